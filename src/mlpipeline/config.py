@@ -1,0 +1,251 @@
+"""Load ``params.yaml`` once into typed, validated settings.
+
+A wrong key, type or value stops the stage before any work, with one line per problem that
+names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlpipeline import catalog
+from mlpipeline.errors import PipelineError
+
+PARAMS_FILE = Path("params.yaml")
+
+Task = Literal["classification", "regression"]
+SplitPolicy = Literal["stratified", "random", "group", "time"]
+Estimator = Literal[
+    "logistic_regression",
+    "ridge",
+    "random_forest",
+    "hist_gradient_boosting",
+]
+ESTIMATOR_TASKS: dict[str, tuple[str, ...]] = {
+    "logistic_regression": ("classification",),
+    "ridge": ("regression",),
+    "random_forest": ("classification", "regression"),
+    "hist_gradient_boosting": ("classification", "regression"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSettings(_Strict):
+    """Where the data is and what it means."""
+
+    raw: Path
+    contract: Path
+    target: str = Field(min_length=1)
+    id_column: str | None = None
+    positive_class: str | int | None = None
+
+
+class SplitSettings(_Strict):
+    """How validate splits rows into train and test: recorded with the model."""
+
+    policy: SplitPolicy = "stratified"
+    test_size: float = Field(0.2, gt=0, lt=1)
+    seed: int = 42
+    group_column: str | None = None
+    time_column: str | None = None
+    sample_fraction: float = Field(1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _policy_needs_column(self) -> SplitSettings:
+        if self.policy == "group" and not self.group_column:
+            raise ValueError("policy 'group' needs split.group_column")
+        if self.policy == "time" and not self.time_column:
+            raise ValueError("policy 'time' needs split.time_column")
+        return self
+
+
+class FeatureSettings(_Strict):
+    """Columns kept out of the model (the target and id are always kept out)."""
+
+    drop: list[str] = []
+
+
+class ModelSettings(_Strict):
+    """The estimator and its hyperparameters (checked against sklearn when train builds it)."""
+
+    estimator: Estimator
+    hyperparameters: dict[str, Any] = {}
+    seed: int = 42
+
+
+class EvaluateSettings(_Strict):
+    """What evaluate measures beyond the headline metrics."""
+
+    slices: list[str] = []
+    min_slice_size: int = Field(30, ge=1)
+    latency_rows: int = Field(200, ge=10)
+
+
+class Rule(_Strict):
+    """One gate rule: a figure and exactly one bound."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    beat_baseline_by: float | None = None
+    max_regression: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Rule:
+        kinds = [
+            k for k in ("min", "max", "beat_baseline_by", "max_regression") if getattr(self, k) is not None
+        ]
+        if len(kinds) != 1:
+            raise ValueError(
+                "a rule needs exactly one of min, max, beat_baseline_by, max_regression"
+                f" (got {', '.join(kinds) or 'none'})"
+            )
+        known = catalog.all_figures().get(self.metric)
+        if known and known.unit_range and kinds[0] in ("min", "max") and not 0 <= self.bound <= 1:
+            raise ValueError(f"{kinds[0]}: {self.bound} is outside 0..1, the range of {self.metric}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which bound this rule sets."""
+        for k in ("min", "max", "beat_baseline_by", "max_regression"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError("validated rules always have a bound")
+
+    @property
+    def bound(self) -> float:
+        """The rule's number."""
+        return float(getattr(self, self.kind))
+
+
+class GateSettings(_Strict):
+    """The rules a model must pass, and the git ref regressions are measured against."""
+
+    base: str = "main"
+    rules: list[Rule] = []
+
+
+class Settings(_Strict):
+    """Everything in params.yaml, validated."""
+
+    task: Task
+    data: DataSettings
+    split: SplitSettings = SplitSettings()
+    features: FeatureSettings = FeatureSettings()
+    model: ModelSettings
+    evaluate: EvaluateSettings = EvaluateSettings()
+    gate: GateSettings = GateSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.task not in ESTIMATOR_TASKS[self.model.estimator]:
+            allowed = [e for e, tasks in ESTIMATOR_TASKS.items() if self.task in tasks]
+            raise ValueError(
+                f"model.estimator: '{self.model.estimator}' does not do {self.task};"
+                f" choose one of: {', '.join(allowed)}"
+            )
+        if self.task == "regression" and self.split.policy == "stratified":
+            raise ValueError("split.policy: 'stratified' needs classification; use 'random'")
+        known = catalog.figures(self.task)
+        for i, rule in enumerate(self.gate.rules):
+            where = f"gate.rules[{i}]"
+            if rule.metric not in known:
+                raise ValueError(
+                    f"{where}.metric: '{rule.metric}' is not a {self.task} figure;"
+                    f" choose one of: {', '.join(sorted(known))}"
+                )
+        return self
+
+
+def load_settings(path: str | Path = PARAMS_FILE) -> Settings:
+    """Read and validate ``path``; raise ``PipelineError`` naming every bad key."""
+    return parse_settings(read_yaml(path), source=str(path))
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a clear error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: file not found (run from the project root)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise PipelineError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise PipelineError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def parse_settings(data: dict[str, Any], source: str = "params.yaml") -> Settings:
+    """Validate an already-loaded mapping."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {format_error(err, Settings)}" for err in exc.errors()]
+        raise PipelineError("\n".join(lines)) from None
+
+
+def format_error(err: Any, root: type[BaseModel]) -> str:
+    """Turn one pydantic error into 'key: problem; allowed values'."""
+    loc = err["loc"]
+    key = _dotted(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(root, loc[:-1])
+        return f"{key}: unknown key; allowed keys here: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{key}: {err['input']!r} is not allowed; choose one of: {expected.replace(' or ', ', ')}"
+    message = err["msg"].removeprefix("Value error, ")
+    if not loc:
+        return message
+    field = re.match(r"([a-z_]+): (.*)", message)
+    if field:  # a model-level check about one of its fields: name that field in the key
+        return f"{key}.{field.group(1)}: {field.group(2)}"
+    return f"{key}: {message} (got {err['input']!r})"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return sorted(current.model_fields) if isinstance(current, type) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    if isinstance(annotation, types.UnionType):
+        return None
+    return None

@@ -1,0 +1,384 @@
+"""The data contract: a YAML file mapped onto pandera's built-in checks.
+
+``load_contract`` reads and validates the YAML, ``check`` runs pandera lazily so every problem
+is collected at once, ``format_failures`` prints them as one table, and ``infer_contract``
+writes a starter contract from a CSV (``python -m mlpipeline.contract infer ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlpipeline.config import format_error, read_yaml
+from mlpipeline.errors import PipelineError, run_main
+
+DType = Literal["integer", "float", "string", "boolean", "datetime"]
+PANDAS_DTYPES: dict[str, str] = {
+    "integer": "Int64",  # nullable, so a missing value is not mistaken for a type error
+    "float": "float64",
+    "string": "str",
+    "boolean": "boolean",
+    "datetime": "datetime64[ns]",
+}
+EXAMPLES_SHOWN = 5
+
+
+class ColumnSpec(BaseModel):
+    """What one column must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dtype: DType
+    nullable: bool = False
+    required: bool = True
+    unique: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[str | int | float | bool] | None = None
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ColumnSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex {self.regex!r} does not compile: {exc}") from None
+        return self
+
+
+class TableRules(BaseModel):
+    """Rules about the whole table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_rows: int = Field(1, ge=1)
+    extra_columns: Literal["error", "drop"] = "error"
+    max_duplicate_share: float = Field(0.0, ge=0, le=1)
+    min_class_share: float | None = Field(None, ge=0, le=0.5)
+
+
+class Contract(BaseModel):
+    """Columns and table rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+    table: TableRules = TableRules()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One broken rule: where, which check, how many rows, a few example values."""
+
+    column: str
+    check: str
+    count: int
+    examples: list[str] = field(default_factory=list)
+
+
+def load_contract(path: str | Path, target: str | None = None) -> Contract:
+    """Read and validate a contract file; the target, if given, must be one of its columns."""
+    data = read_yaml(path)
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: {format_error(err, Contract)}" for err in exc.errors()]
+        raise PipelineError("\n".join(lines)) from None
+    if target is not None and target not in contract.columns:
+        raise PipelineError(
+            f"{path}: the target '{target}' (data.target in params.yaml) has no entry under columns"
+        )
+    return contract
+
+
+def build_schema(contract: Contract, target: str | None, *, with_target: bool = True) -> pa.DataFrameSchema:
+    """Map the contract onto a pandera schema of built-in checks.
+
+    ``with_target=False`` gives the serving contract: the same rules, without the target column.
+    """
+    columns = {
+        name: _column(name, spec, is_target=name == target)
+        for name, spec in contract.columns.items()
+        if with_target or name != target
+    }
+    rules = contract.table
+    checks = [
+        pa.Check(
+            lambda df, n=rules.min_rows: len(df) >= n,
+            name="min_rows",
+            error=f"table: at least {rules.min_rows} rows",
+        )
+    ]
+    if rules.max_duplicate_share < 1:
+        checks.append(
+            pa.Check(
+                lambda df, s=rules.max_duplicate_share: duplicate_share(df) <= s,
+                name="max_duplicate_share",
+                error=f"table: duplicated rows at most {rules.max_duplicate_share:.1%}",
+            )
+        )
+    if with_target and target and rules.min_class_share is not None:
+        checks.append(
+            pa.Check(
+                lambda df, s=rules.min_class_share: min_class_share(df[target]) >= s,
+                name="min_class_share",
+                error=f"table: rarest class of '{target}' at least {rules.min_class_share:.1%}",
+            )
+        )
+    return pa.DataFrameSchema(
+        columns,
+        checks=checks,
+        strict="filter" if rules.extra_columns == "drop" else True,
+        coerce=True,
+    )
+
+
+def _column(name: str, spec: ColumnSpec, *, is_target: bool) -> pa.Column:
+    checks = []
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"min {_num(spec.min)}"))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"max {_num(spec.max)}"))
+    if spec.allowed is not None:
+        shown = ", ".join(map(str, spec.allowed[:8])) + (", ..." if len(spec.allowed) > 8 else "")
+        checks.append(pa.Check.isin(spec.allowed, error=f"allowed values: {shown}"))
+    if spec.regex is not None:
+        checks.append(pa.Check.str_matches(spec.regex, error=f"matches {spec.regex}"))
+    return pa.Column(
+        PANDAS_DTYPES[spec.dtype],
+        checks=checks,
+        nullable=spec.nullable and not is_target,  # a row without a target cannot train
+        unique=spec.unique,
+        required=spec.required,
+        coerce=True,
+        name=name,
+    )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def check(
+    frame: pd.DataFrame, contract: Contract, target: str | None, *, with_target: bool = True
+) -> tuple[pd.DataFrame, list[Failure], list[str]]:
+    """Validate ``frame``; return the coerced frame, every failure, and the dropped extra columns."""
+    schema = build_schema(contract, target, with_target=with_target)
+    expected = set(schema.columns)
+    extras = [c for c in frame.columns if c not in expected]
+    dropped = extras if contract.table.extra_columns == "drop" else []
+    try:
+        validated = schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return frame, summarise(exc.failure_cases), dropped
+    except pa.errors.SchemaError as exc:  # raised eagerly by some table-wide problems
+        return frame, [Failure("(table)", str(exc).splitlines()[0], 1)], dropped
+    return validated, [], dropped
+
+
+def summarise(cases: pd.DataFrame) -> list[Failure]:
+    """Group pandera's failure cases into one row per (column, check)."""
+    cases = cases.copy()
+    table_level = cases["column"].isna()
+    # pandera reports missing/extra columns at table level with the name as the failure case.
+    cases.loc[table_level & (cases["check"] == "column_in_dataframe"), "column"] = cases["failure_case"]
+    cases.loc[table_level & (cases["check"] == "column_in_schema"), "column"] = cases["failure_case"]
+    cases["column"] = cases["column"].fillna("(table)").astype(str)
+    cases["check"] = cases["check"].astype(str).map(_readable_check)
+    coerce_failed = set(cases.loc[cases["check"].str.startswith("type "), "column"])
+    # Once a column cannot be coerced, pandera's follow-on checks on it only repeat that.
+    follow_on = cases["column"].isin(coerce_failed) & ~cases["check"].str.startswith("type ")
+    follow_on &= cases["failure_case"].astype(str).str.contains("Error\\(", regex=True)
+    cases = cases[~follow_on]
+    failures = []
+    for (column, check_name), group in cases.groupby(["column", "check"], sort=True):
+        examples = []
+        if check_name not in ("missing column", "unexpected column"):
+            examples = [_show(v) for v in pd.unique(group["failure_case"].astype(object))][:EXAMPLES_SHOWN]
+        count = group["index"].nunique() if group["index"].notna().any() else len(group)
+        failures.append(Failure(str(column), str(check_name), int(count), examples))
+    return _dedupe_type_failures(failures)
+
+
+def _dedupe_type_failures(failures: list[Failure]) -> list[Failure]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in failures:
+        key = (f.column, f.check)
+        if f.check.startswith("type ") and key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
+
+
+_DTYPE_WORDS = {v: k for k, v in PANDAS_DTYPES.items()}
+
+
+def _readable_check(name: str) -> str:
+    match = re.fullmatch(r"(?:coerce_dtype|dtype)\('?([^')]+)'?\)", name)
+    if match:
+        return f"type {_DTYPE_WORDS.get(match.group(1), match.group(1))}"
+    return {
+        "not_nullable": "not null",
+        "field_uniqueness": "unique",
+        "column_in_dataframe": "missing column",
+        "column_in_schema": "unexpected column",
+    }.get(name, name)
+
+
+def _show(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "<missing>"
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def format_failures(failures: list[Failure], source: str) -> str:
+    """One readable table of every failure, for the terminal."""
+    rows = [(f.column, f.check, str(f.count), ", ".join(f.examples)) for f in failures]
+    header = ("column", "check", "failing", "examples")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = [
+        f"{source}: {len(failures)} problem(s) with the data contract; nothing downstream ran.",
+        "  ".join(h.ljust(w) for h, w in zip(header, [*widths, 0], strict=True)).rstrip(),
+    ]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, [*widths, 0], strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def failures_as_dicts(failures: list[Failure]) -> list[dict[str, Any]]:
+    """Failures as plain data for the validation report."""
+    return [asdict(f) for f in failures]
+
+
+def duplicate_share(frame: pd.DataFrame) -> float:
+    """Share of rows that repeat an earlier row exactly."""
+    return float(frame.duplicated().mean()) if len(frame) else 0.0
+
+
+def min_class_share(target: pd.Series) -> float:
+    """Share of the rarest target class."""
+    shares = target.value_counts(normalize=True)
+    return float(shares.min()) if len(shares) else 0.0
+
+
+# --- starter contract from data ------------------------------------------------------------
+
+MAX_ALLOWED_VALUES = 50
+
+
+def infer_contract(frame: pd.DataFrame, target: str, id_column: str | None = None) -> dict[str, Any]:
+    """A starter contract that accepts ``frame``: types, ranges, allowed values, nullability.
+
+    The user edits it afterwards; the inference is deliberately a loose, faithful description.
+    """
+    if target not in frame.columns:
+        raise PipelineError(f"target '{target}' is not a column; columns are: {', '.join(frame.columns)}")
+    columns: dict[str, Any] = {}
+    for name in frame.columns:
+        columns[str(name)] = _infer_column(frame[name], is_id=name == id_column, is_target=name == target)
+    n = len(frame)
+    shares = frame[target].value_counts(normalize=True) if columns[target].get("allowed") else None
+    table: dict[str, Any] = {
+        "min_rows": max(1, min(n, n // 2)),
+        "extra_columns": "error",
+        "max_duplicate_share": round(min(1.0, duplicate_share(frame) + 0.01), 4),
+    }
+    if shares is not None and len(shares) > 1:
+        table["min_class_share"] = round(float(shares.min()) / 2, 4)
+    return {"columns": columns, "table": table}
+
+
+def _infer_column(series: pd.Series, *, is_id: bool, is_target: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"dtype": _infer_dtype(series)}
+    if series.isna().any():
+        spec["nullable"] = True
+    values = series.dropna()
+    if is_id:
+        spec["unique"] = bool(values.is_unique)
+        return spec
+    if spec["dtype"] in ("integer", "float") and len(values):
+        n_unique = values.nunique()
+        if spec["dtype"] == "integer" and (n_unique <= 2 or (is_target and n_unique <= 20)):
+            spec["allowed"] = sorted(int(v) for v in values.unique())
+        else:
+            spec["min"] = _plain(values.min())
+            spec["max"] = _plain(values.max())
+    elif spec["dtype"] == "string":
+        uniques = values.unique()
+        if len(uniques) <= MAX_ALLOWED_VALUES or is_target:
+            spec["allowed"] = sorted(str(v) for v in uniques)
+    elif spec["dtype"] == "boolean":
+        pass
+    return spec
+
+
+def _infer_dtype(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        values = series.dropna()
+        return "integer" if len(values) and (values % 1 == 0).all() and series.notna().all() else "float"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    return "string"
+
+
+def _plain(value: Any) -> int | float:
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def contract_yaml(contract: dict[str, Any], source: str) -> str:
+    """The starter contract as commented YAML."""
+    header = (
+        f"# Data contract for {source}, inferred by `python -m mlpipeline.contract infer`.\n"
+        "# validate rejects data that breaks it. Edit it: tighten ranges, add regex, mark ids unique.\n"
+        "# Column keys: dtype (integer|float|string|boolean|datetime), nullable, required, unique,\n"
+        "#   min, max, allowed, regex. Table keys: min_rows, extra_columns (error|drop),\n"
+        "#   max_duplicate_share, min_class_share.\n"
+    )
+    return header + yaml.safe_dump(
+        contract, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+    )
+
+
+def main() -> int:
+    """``infer``: write a starter contract for a CSV."""
+    from mlpipeline.io import write_text
+    from mlpipeline.tabular import read_csv
+
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.contract")
+    sub = parser.add_subparsers(dest="command", required=True)
+    infer = sub.add_parser("infer", help="write a starter contract inferred from a CSV")
+    infer.add_argument("--data", required=True, type=Path)
+    infer.add_argument("--target", required=True)
+    infer.add_argument("--id", dest="id_column")
+    infer.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args()
+    frame = read_csv(args.data)
+    if args.id_column and args.id_column not in frame.columns:
+        raise PipelineError(f"id column '{args.id_column}' is not a column of {args.data}")
+    contract = infer_contract(frame, args.target, args.id_column)
+    write_text(args.out, contract_yaml(contract, str(args.data)))
+    print(f"wrote {args.out}: {len(contract['columns'])} columns; review and edit it")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,58 @@
+"""Which columns feed the model, and the target vector. Shared by train, evaluate and predict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mlpipeline.config import Settings
+from mlpipeline.errors import PipelineError
+
+
+def select_features(frame: pd.DataFrame, settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """Feature columns, and the columns left out with the reason for each."""
+    data = settings.data
+    missing = [c for c in settings.features.drop if c not in frame.columns]
+    if missing:
+        raise PipelineError(f"params.yaml: features.drop names unknown column(s): {', '.join(missing)}")
+    left_out: dict[str, str] = {data.target: "target"}
+    if data.id_column:
+        left_out[data.id_column] = "id column"
+    for name in settings.features.drop:
+        left_out.setdefault(name, "features.drop")
+    for name in (settings.split.group_column, settings.split.time_column):
+        if name:
+            left_out.setdefault(name, "split column")
+    for name in frame.columns:
+        if name in left_out:
+            continue
+        column = frame[name]
+        if column.nunique(dropna=True) <= 1:
+            left_out[name] = "constant"
+        elif not pd.api.types.is_numeric_dtype(column) and column.is_unique and len(column) > 50:
+            left_out[name] = "looks like an id (every value unique)"
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            left_out[name] = "datetime"
+    features = [str(c) for c in frame.columns if c not in left_out]
+    if not features:
+        raise PipelineError("no feature columns left after dropping the target, ids and constants")
+    return features, {k: v for k, v in left_out.items() if k in frame.columns}
+
+
+def positive_class(y: pd.Series, settings: Settings) -> Any:
+    """The class binary metrics are about: ``data.positive_class``, else the rarer class."""
+    classes = sorted(y.unique().tolist(), key=str)
+    if len(classes) != 2:
+        return None
+    wanted = settings.data.positive_class
+    if wanted is None:
+        counts = y.value_counts()
+        return counts.index[-1] if counts.iloc[0] != counts.iloc[-1] else classes[-1]
+    for value in classes:
+        if str(value) == str(wanted):
+            return value
+    raise PipelineError(
+        f"params.yaml: data.positive_class: {wanted!r} is not a class of '{settings.data.target}';"
+        f" classes are: {', '.join(map(str, classes))}"
+    )

@@ -1,0 +1,72 @@
+"""Small I/O helpers. Every write goes to a temporary file first and is renamed into place,
+so a killed stage never leaves a half-written model, split or metric."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` atomically as UTF-8."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def to_json(data: Any) -> str:
+    """Serialise to stable JSON: sorted keys, fixed indentation, no NaN or Infinity."""
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` atomically as stable JSON."""
+    write_text(path, to_json(data))
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_parquet(path: str | Path, frame: Any) -> None:
+    """Write a DataFrame atomically as Parquet, without the index."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def file_md5(path: str | Path) -> str:
+    """MD5 of a file's bytes: the same hash DVC 3 records for a file."""
+    return _digest(path, hashlib.md5(usedforsecurity=False))
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, used to verify a model before unpickling it."""
+    return _digest(path, hashlib.sha256())
+
+
+def _digest(path: str | Path, hasher: Any) -> str:
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()

@@ -1,0 +1,72 @@
+"""Where the pipeline's files live, relative to the project root (DVC runs stages from there).
+
+dvc.yaml names the same paths; keeping them in one place here keeps the code and tests in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of every stage input and output under ``root``."""
+
+    root: Path = Path()
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def train(self) -> Path:
+        return self.root / "data/prepared/train.parquet"
+
+    @property
+    def test(self) -> Path:
+        return self.root / "data/prepared/test.parquet"
+
+    @property
+    def validation(self) -> Path:
+        return self.root / "metrics/validation.json"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "models/model.joblib"
+
+    @property
+    def model_card(self) -> Path:
+        return self.root / "models/model.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics/metrics.json"
+
+    @property
+    def baseline(self) -> Path:
+        return self.root / "metrics/baseline.json"
+
+    @property
+    def slices(self) -> Path:
+        return self.root / "metrics/slices.json"
+
+    @property
+    def latency(self) -> Path:
+        return self.root / "metrics/latency.json"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "metrics/plots"
+
+    @property
+    def gate(self) -> Path:
+        return self.root / "metrics/gate.json"
+
+    @property
+    def gate_latency(self) -> Path:
+        return self.root / "metrics/gate_latency.json"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"

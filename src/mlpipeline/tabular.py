@@ -1,0 +1,74 @@
+"""Read the raw CSV, turning every way a file can be unreadable into its own clear message."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from mlpipeline.errors import PipelineError
+
+_SNIFF_BYTES = 64 * 1024
+_OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """Read a comma-separated UTF-8 file with a header row and at least one data row."""
+    path = Path(path)
+    if not path.exists():
+        raise PipelineError(
+            f"{path}: file not found; run `dvc pull` to restore it from the remote,"
+            " or `make use-data DATA=<file.csv> TARGET=<column>` to adopt another file"
+        )
+    if path.is_dir():
+        raise PipelineError(f"{path}: is a directory, expected a CSV file")
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise PipelineError(f"{path}: file is empty; expected a header row and data rows")
+    if b"\x00" in head:
+        raise PipelineError(
+            f"{path}: is not a text CSV file (it holds binary data, e.g. Parquet, Excel or gzip);"
+            " export it as comma-separated UTF-8 text"
+        )
+    try:
+        frame = pd.read_csv(path, encoding="utf-8", low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise PipelineError(
+            f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start});"
+            " re-save it as UTF-8"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"{path}: holds no columns; expected a header row and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise PipelineError(f"{path}: could not be parsed as CSV: {_first_line(exc)}") from None
+    _check_shape(path, frame, head)
+    return frame
+
+
+def _check_shape(path: Path, frame: pd.DataFrame, head: bytes) -> None:
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        for delim in _OTHER_DELIMITERS:
+            if delim in header:
+                shown = "\\t" if delim == "\t" else delim
+                raise PipelineError(
+                    f"{path}: has one column whose header contains '{shown}': the file seems to be"
+                    f" separated by '{shown}'; save it comma-separated"
+                )
+    duplicated = _duplicated_header(head)
+    if duplicated:
+        raise PipelineError(f"{path}: header repeats column(s) {', '.join(duplicated)}; rename them")
+    if frame.empty:
+        raise PipelineError(f"{path}: has a header but no data rows")
+
+
+def _duplicated_header(head: bytes) -> list[str]:
+    first = head.decode("utf-8", errors="replace").splitlines()[0]
+    names = next(csv.reader([first]))
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]

@@ -1,0 +1,99 @@
+"""Stage ``validate``: raw CSV → data contract → seeded split → Parquet + validation report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlpipeline import contract as contract_mod
+from mlpipeline.config import Settings, load_settings
+from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.io import file_md5, write_json, write_parquet
+from mlpipeline.layout import Layout
+from mlpipeline.split import sample, split
+from mlpipeline.tabular import read_csv
+
+
+def quality_figures(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
+    """Data-quality figures later gates can use."""
+    null_share = {str(c): round(float(v), 6) for c, v in frame.isna().mean().items()}
+    figures: dict[str, Any] = {
+        "rows": len(frame),
+        "columns": frame.shape[1],
+        "null_share": null_share,
+        "max_null_share": max(null_share.values(), default=0.0),
+        "duplicate_share": round(contract_mod.duplicate_share(frame), 6),
+    }
+    if task == "classification":
+        balance = frame[target].astype(str).value_counts(normalize=True).sort_index()
+        figures["class_balance"] = {str(k): round(float(v), 6) for k, v in balance.items()}
+        figures["min_class_share"] = round(float(balance.min()), 6)
+    return figures
+
+
+def model_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain dtypes for Parquet and sklearn: nullable integers become int64, or float64 with gaps."""
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.Int64Dtype):
+            out[name] = out[name].astype("float64" if out[name].isna().any() else "int64")
+    return out
+
+
+def run(settings: Settings, layout: Layout) -> dict[str, Any]:
+    """Validate the raw data and write the splits; raise ``PipelineError`` listing every failure."""
+    data = settings.data
+    contract = contract_mod.load_contract(layout.root / data.contract, target=data.target)
+    raw_path = layout.root / data.raw
+    frame = read_csv(raw_path)
+    validated, failures, dropped = contract_mod.check(frame, contract, data.target)
+    report: dict[str, Any] = {
+        "source": str(data.raw),
+        "contract": str(data.contract),
+        "ok": not failures,
+        "failures": contract_mod.failures_as_dicts(failures),
+        "dropped_columns": dropped,
+    }
+    if failures:
+        write_json(layout.validation, report)
+        raise PipelineError(contract_mod.format_failures(failures, str(data.raw)))
+    if dropped:
+        print(f"warning: dropped columns not in the contract: {', '.join(dropped)}", file=sys.stderr)
+    for name in [data.id_column, settings.split.group_column, settings.split.time_column]:
+        if name and name not in validated.columns:
+            raise PipelineError(f"params.yaml names column '{name}', which the contract does not keep")
+    prepared = model_ready(validated)
+    train, test, policy = split(sample(prepared, settings.split), settings.split, data.target)
+    write_parquet(layout.train, train)
+    write_parquet(layout.test, test)
+    report.update(
+        quality=quality_figures(prepared, data.target, settings.task),
+        split=policy,
+        hashes={
+            "raw_md5": file_md5(raw_path),
+            "train_md5": file_md5(layout.train),
+            "test_md5": file_md5(layout.test),
+        },
+    )
+    write_json(layout.validation, report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stage from the project root."""
+    del argv
+    layout = Layout(Path())
+    report = run(load_settings(layout.params), layout)
+    split_ = report["split"]
+    print(
+        f"validate: {report['quality']['rows']} rows pass the contract;"
+        f" {split_['policy']} split → {split_['rows_train']} train / {split_['rows_test']} test"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,120 @@
+"""params.yaml validation: every user mistake gives one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlpipeline.config import load_settings, parse_settings
+from mlpipeline.errors import PipelineError
+from mlpipeline.model import make_estimator
+
+
+@pytest.fixture
+def params(root: Path) -> dict:
+    return yaml.safe_load((root / "params.yaml").read_text())
+
+
+def error_of(data: dict) -> str:
+    with pytest.raises(PipelineError) as exc:
+        parse_settings(data)
+    return str(exc.value)
+
+
+def test_shipped_params_are_valid(root: Path) -> None:
+    settings = load_settings(root / "params.yaml")
+    assert settings.task == "classification"
+    assert settings.gate.rules, "the template ships gate rules"
+
+
+def test_unknown_estimator_names_key_and_choices(params: dict) -> None:
+    params["model"]["estimator"] = "no_such_model"
+    message = error_of(params)
+    assert "model.estimator" in message
+    assert "no_such_model" in message
+    assert "logistic_regression" in message and "random_forest" in message
+
+
+def test_threshold_out_of_range_names_rule(params: dict) -> None:
+    rule_index = next(i for i, r in enumerate(params["gate"]["rules"]) if "min" in r)
+    params["gate"]["rules"][rule_index]["min"] = 1.7
+    message = error_of(params)
+    assert f"gate.rules[{rule_index}]" in message
+    assert "1.7" in message and "0..1" in message
+
+
+def test_missing_target_is_named(params: dict) -> None:
+    del params["data"]["target"]
+    assert "data.target: required key is missing" in error_of(params)
+
+
+def test_unknown_key_lists_allowed_keys(params: dict) -> None:
+    params["split"]["seeed"] = 1
+    message = error_of(params)
+    assert "split.seeed: unknown key" in message
+    assert "seed" in message and "test_size" in message
+
+
+def test_wrong_type_is_named(params: dict) -> None:
+    params["split"]["test_size"] = "a fifth"
+    assert "split.test_size" in error_of(params)
+
+
+def test_every_problem_is_reported_at_once(params: dict) -> None:
+    params["model"]["estimator"] = "nope"
+    params["split"]["test_size"] = 2
+    message = error_of(params)
+    assert "model.estimator" in message and "split.test_size" in message
+    assert len(message.splitlines()) == 2
+
+
+def test_estimator_must_fit_task(params: dict) -> None:
+    params["model"]["estimator"] = "ridge"
+    assert "does not do classification" in error_of(params)
+
+
+def test_unknown_gate_metric_lists_figures(params: dict) -> None:
+    params["gate"]["rules"] = [{"metric": "f2", "min": 0.5}]
+    message = error_of(params)
+    assert "gate.rules[0].metric" in message and "f1" in message
+
+
+def test_rule_needs_exactly_one_bound(params: dict) -> None:
+    params["gate"]["rules"] = [{"metric": "f1", "min": 0.5, "max": 0.9}]
+    assert "exactly one of" in error_of(params)
+
+
+def test_group_policy_needs_column(params: dict) -> None:
+    params["split"]["policy"] = "group"
+    assert "split.group_column" in error_of(params)
+
+
+def test_regression_cannot_stratify(params: dict) -> None:
+    params["task"] = "regression"
+    params["model"]["estimator"] = "ridge"
+    params["model"]["hyperparameters"] = {}
+    params["gate"]["rules"] = []
+    assert "split.policy" in error_of(params)
+
+
+def test_unknown_hyperparameter_names_allowed(params: dict) -> None:
+    bad = copy.deepcopy(params)
+    bad["model"]["hyperparameters"] = {"CC": 1.0}
+    settings = parse_settings(bad)
+    with pytest.raises(PipelineError, match=r"model\.hyperparameters\.CC.*allowed:.*max_iter"):
+        make_estimator(settings)
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("task: classification\ndata: [unclosed\n")
+    with pytest.raises(PipelineError, match=r"params\.yaml: line \d+ is not valid YAML"):
+        load_settings(path)
+
+
+def test_missing_params_file(tmp_path: Path) -> None:
+    with pytest.raises(PipelineError, match="file not found"):
+        load_settings(tmp_path / "params.yaml")

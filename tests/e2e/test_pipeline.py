@@ -1,0 +1,112 @@
+"""The runnable pipeline, end to end: real git, real dvc, real make, in temporary clones."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlpipeline.io import file_md5
+from mlpipeline.reprocheck import differences
+from tests.conftest import Repo
+
+pytestmark = pytest.mark.e2e
+
+
+def test_fresh_clone_is_clean_and_reproduces_every_committed_hash(template_repo: Repo, root: Path) -> None:
+    status = template_repo.dvc("status")
+    assert "up to date" in status.stdout
+    template_repo.dvc("repro", "-f", "-q")
+    committed = yaml.safe_load((root / "dvc.lock").read_text())
+    produced = yaml.safe_load((template_repo.path / "dvc.lock").read_text())
+    assert differences(committed, produced) == []
+
+
+def test_make_repro_prints_metrics_and_passing_gate(repo: Repo) -> None:
+    done = repo.make("repro")
+    assert re.search(r"^f1\s+0\.\d+", done.stdout, re.MULTILINE)
+    assert "gate: PASSED" in done.stdout
+    assert "up to date" in repo.dvc("status").stdout
+
+
+def test_push_and_pull_through_a_local_remote(repo: Repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo.dvc("remote", "add", "-d", "-f", "scratch", str(remote))
+    repo.dvc("push", "-q")
+    repo.commit("use scratch remote")
+    clone = tmp_path / "clone"
+    repo.git("clone", "-q", str(repo.path), str(clone))
+    other = Repo(clone, tmp_path)
+    other.dvc("pull", "-q")
+    assert file_md5(clone / "models/model.joblib") == file_md5(repo.path / "models/model.joblib")
+    assert "up to date" in other.dvc("status").stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda p: p["model"].update(estimator="no_such_model"), "model.estimator"),
+        (lambda p: p["gate"]["rules"].__setitem__(0, {"metric": "f1", "min": 1.7}), "gate.rules[0].min"),
+        (lambda p: p["data"].pop("target"), "data.target"),
+    ],
+    ids=["estimator", "threshold", "target"],
+)
+def test_bad_params_give_one_clear_line(repo: Repo, edit, named: str) -> None:
+    repo.edit_yaml("params.yaml", edit)
+    stage = repo.python("-m", "mlpipeline.train", check=False)
+    assert stage.returncode == 1
+    assert "Traceback" not in stage.stderr
+    lines = [line for line in stage.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and named in lines[0], stage.stderr
+    assert "Traceback" not in repo.dvc("repro", check=False).stderr
+
+
+def test_bad_data_stops_at_validate_and_keeps_later_outputs(repo: Repo) -> None:
+    raw = repo.path / "data/raw/telco_churn.csv"
+    later = [repo.path / p for p in ("models/model.joblib", "metrics/metrics.json", "metrics/gate.json")]
+    before = {p: file_md5(p) for p in later}
+    text = raw.read_text().splitlines()
+    text[5] = re.sub(r"^(C\d+),(\w+),", r"\1,Maybe,", text[5])  # target value outside the contract
+    raw.write_text("\n".join(text) + "\n")
+    done = repo.dvc("repro", check=False)
+    assert done.returncode != 0
+    assert "churn" in done.stderr and "allowed values" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Running stage 'train'" not in done.stdout
+    assert {p: file_md5(p) for p in later} == before
+    report = json.loads((repo.path / "metrics/validation.json").read_text())
+    assert report["ok"] is False
+    assert any(f["column"] == "churn" and "Maybe" in f["examples"] for f in report["failures"])
+
+
+def test_repro_reruns_only_what_a_change_touches(repo: Repo) -> None:
+    def loosen(p: dict) -> None:
+        p["gate"]["rules"][2]["min"] = 0.5
+
+    repo.edit_yaml("params.yaml", loosen)
+    done = repo.dvc("repro")
+    assert "Running stage 'gate'" in done.stdout
+    for stage in ("validate", "train", "evaluate"):
+        assert f"Running stage '{stage}'" not in done.stdout
+    contract = repo.path / "data/contract.yaml"
+    contract.write_text(contract.read_text().replace("min_rows: 1000", "min_rows: 900"))
+    done = repo.dvc("repro")
+    assert "Running stage 'validate'" in done.stdout
+    # The split is unchanged, so DVC skips train and evaluate: same inputs, same outputs.
+    assert "Running stage 'train'" not in done.stdout
+
+
+def test_plots_page_works_offline_and_plot_data_is_valid_json(repo: Repo) -> None:
+    def strict(value: str) -> float:
+        raise ValueError(f"non-standard JSON number {value}")
+
+    for path in (repo.path / "metrics/plots").glob("*.json"):
+        json.loads(path.read_text(), parse_constant=strict)
+    repo.make("plots")
+    page = (repo.path / "dvc_plots/index.html").read_text()
+    assert re.search(r"<script[^>]*\bsrc\s*=", page) is None, "the page must not load scripts"
+    assert "window.vegaEmbed" in page
+    assert page.count("vegaEmbed('#") >= 4
