@@ -1,0 +1,102 @@
+"""Training on real data: better than the dummy, byte-deterministic, every task."""
+
+from __future__ import annotations
+
+import io
+
+import joblib
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+
+from mlpipeline import metrics as m
+from mlpipeline.config import Settings, parse_settings
+from mlpipeline.split import split
+from mlpipeline.train import fit
+
+
+def _settings(task: str, estimator: str, target: str, hyper: dict | None = None) -> Settings:
+    return parse_settings(
+        {
+            "task": task,
+            "data": {"raw": "x.csv", "contract": "c.yaml", "target": target},
+            "split": {"policy": "stratified" if task == "classification" else "random"},
+            "model": {"estimator": estimator, "hyperparameters": hyper or {}},
+        }
+    )
+
+
+def _dump(model: object) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sample_split(sample_frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from mlpipeline.validate import model_ready
+
+    frame = model_ready(sample_frame)
+    train, test, _ = split(frame, settings.split, settings.data.target)
+    return train, test
+
+
+def test_sample_model_beats_the_baseline(settings: Settings, sample_split) -> None:
+    train, test = sample_split
+    model, facts = fit(settings, train)
+    features = [f["name"] for f in facts["features"]]
+    y = test[settings.data.target]
+    ours = m.score("classification", model, test[features], y, facts["positive_class"])
+    dummy = m.baseline("classification", train[features], train[settings.data.target])
+    floor = m.score("classification", dummy, test[features], y, facts["positive_class"])
+    assert facts["positive_class"] == "Yes"
+    assert ours["roc_auc"] > floor["roc_auc"] + 0.2
+    assert ours["f1"] > floor["f1"] + 0.3
+    assert "customer_id" not in features and "churn" not in features
+
+
+def test_training_is_byte_deterministic(settings: Settings, sample_split) -> None:
+    train, _ = sample_split
+    assert _dump(fit(settings, train)[0]) == _dump(fit(settings, train)[0])
+
+
+@pytest.mark.parametrize("estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting"])
+def test_multiclass(estimator: str) -> None:
+    frame = load_iris(as_frame=True).frame
+    settings = _settings(
+        "classification", estimator, "target", {"max_iter": 500} if "logistic" in estimator else {}
+    )
+    train, test, _ = split(frame, settings.split, "target")
+    model, facts = fit(settings, train)
+    assert facts["classes"] == [0, 1, 2] and facts["positive_class"] is None
+    features = [f["name"] for f in facts["features"]]
+    assert m.score("classification", model, test[features], test["target"])["f1"] > 0.8
+
+
+@pytest.mark.parametrize("estimator", ["ridge", "random_forest", "hist_gradient_boosting"])
+def test_regression(estimator: str) -> None:
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    settings = _settings("regression", estimator, "target")
+    train, test, _ = split(frame, settings.split, "target")
+    model, facts = fit(settings, train)
+    features = [f["name"] for f in facts["features"]]
+    ours = m.score("regression", model, test[features], test["target"])
+    floor = m.score(
+        "regression",
+        m.baseline("regression", train[features], train["target"]),
+        test[features],
+        test["target"],
+    )
+    assert ours["r2"] > 0.2 > floor["r2"]
+    assert ours["mae"] < floor["mae"]
+
+
+def test_constant_and_id_like_columns_are_left_out() -> None:
+    frame = load_iris(as_frame=True).frame
+    frame["const"] = 1
+    frame["code"] = [f"row{i}" for i in range(len(frame))]
+    settings = _settings("classification", "random_forest", "target")
+    _, facts = fit(settings, frame)
+    assert facts["left_out"]["const"] == "constant"
+    assert facts["left_out"]["code"].startswith("looks like an id")
+    assert {f["name"] for f in facts["features"]} == set(load_iris().feature_names)
