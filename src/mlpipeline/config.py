@@ -165,6 +165,11 @@ class Settings(_Strict):
                     f"{where}.metric: '{rule.metric}' is not a {self.task} figure;"
                     f" choose one of: {', '.join(sorted(known))}"
                 )
+            if rule.kind == "beat_baseline_by" and rule.metric not in catalog.quality_metrics(self.task):
+                raise ValueError(
+                    f"{where}.beat_baseline_by: only quality metrics have a baseline;"
+                    f" choose one of: {', '.join(sorted(catalog.quality_metrics(self.task)))}"
+                )
         return self
 
 

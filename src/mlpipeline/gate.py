@@ -122,11 +122,30 @@ def dvc_diff(kind: str, ref: str, root: Path) -> str:
         text=True,
         check=False,
     )
-    text = done.stdout.strip() if done.returncode == 0 else f"(dvc {kind} diff failed: {done.stderr.strip()})"
-    return text or "(no changes)"
+    if done.returncode != 0:
+        return f"(dvc {kind} diff failed: {done.stderr.strip()})"
+    rows = done.stdout.strip().splitlines()
+    return "\n".join(rows) if len(rows) > 2 else "(no changes)"  # header and rule only: no rows
 
 
-def report(outcomes: list[r.Outcome], note: str, settings: Settings, layout: Layout, ref: str | None) -> str:
+def diffs(ref: str, root: Path) -> dict[str, str]:
+    """Metrics and params diffs against ``ref``, empty when the ref does not exist."""
+    if not ref_exists(root, ref):
+        return {}
+    return {
+        f"Metrics vs `{ref}`": dvc_diff("metrics", ref, root),
+        f"Params vs `{ref}`": dvc_diff("params", ref, root),
+    }
+
+
+def report(
+    outcomes: list[r.Outcome],
+    note: str,
+    settings: Settings,
+    layout: Layout,
+    ref: str | None,
+    diff_sections: dict[str, str] | None = None,
+) -> str:
     """The Markdown gate report for CI summaries and pull-request comments."""
     failed = [o for o in outcomes if o.status == r.FAIL]
     head = "✅ **Gate passed**" if not failed else f"❌ **Gate failed**: {len(failed)} rule(s) broken"
@@ -144,9 +163,8 @@ def report(outcomes: list[r.Outcome], note: str, settings: Settings, layout: Lay
             )
         )
     parts += ["### Rules", table(outcomes)]
-    if ref and ref_exists(layout.root, ref):
-        parts += [f"### Metrics vs `{ref}`", dvc_diff("metrics", ref, layout.root)]
-        parts += [f"### Params vs `{ref}`", dvc_diff("params", ref, layout.root)]
+    for title, text in (diff_sections or {}).items():
+        parts += [f"### {title}", text]
     if layout.slices.exists():
         parts += ["### Slices", slice_table(read_json(layout.slices), settings.task)]
     return "\n\n".join(parts) + "\n"
@@ -172,7 +190,10 @@ def run(settings: Settings, layout: Layout, base_ref: str | None) -> tuple[bool,
             "rules": [o.as_dict() for o in outcomes],
         }
         write_json(layout.reports / "gate.json", document)
-        write_text(layout.reports / "gate.md", report(outcomes, note, settings, layout, base_ref))
+        sections = diffs(base_ref, layout.root)
+        for title, text in sections.items():
+            print(f"{title.replace('`', '')}:\n{text}\n")
+        write_text(layout.reports / "gate.md", report(outcomes, note, settings, layout, base_ref, sections))
     return passed, outcomes, note
 
 
@@ -193,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if note and args.base:
         print(f"gate: note: {note}")
     if args.base:
-        print(f"gate: report written to {layout.reports / 'gate.md'}")
+        print(f"gate: Markdown report (for CI summaries and PR comments): {layout.reports / 'gate.md'}")
     if not passed:
         failed = [r.describe(o) for o in outcomes if o.status == r.FAIL]
         base = f" (base {args.base})" if args.base else ""

@@ -118,3 +118,8 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_missing_params_file(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="file not found"):
         load_settings(tmp_path / "params.yaml")
+
+
+def test_baseline_margin_needs_a_quality_metric(params: dict) -> None:
+    params["gate"]["rules"] = [{"metric": "latency_p95_ms", "beat_baseline_by": 1}]
+    assert "gate.rules[0].beat_baseline_by: only quality metrics" in error_of(params)
