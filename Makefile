@@ -11,13 +11,30 @@ STAMP := $(VENV)/.setup-done
 PLOTS_TEMPLATE := .dvc/plots_offline.html
 # Git ref `make ci` compares against.
 BASE ?= main
+# Registry and prediction: make release NOTES=..., make promote VERSION=v1.2.0 STAGE=prod,
+# make rollback STAGE=prod, make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=v1.2.0].
+NOTES ?=
+VERSION ?=
+STAGE ?=
+INPUT ?=
+OUTPUT ?=
+# PUSH=1 pushes registry tags to origin (CI on main does).
+PUSH ?=
+push_flag = $(if $(PUSH),--push,)
 # Extra flags for `dvc pull` in `make ci`, e.g. PULL_FLAGS=--run-cache in GitHub Actions.
 PULL_FLAGS ?=
+
+# `dvc pull` that, when it fails, names the remote and says where to fix it.
+define dvc_pull
+	@$(DVC) pull --allow-missing $(1) || { \
+		echo "error: dvc pull from remote '$$($(DVC) remote default)' failed (see above): check its url in .dvc/config and its credentials; README, 'The DVC remote'" >&2; \
+		exit 1; }
+endef
 
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test lint format plots ci lock clean
+.PHONY: help setup repro test lint format plots ci summary-md push retrain release promote rollback models predict lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,7 +55,7 @@ $(PLOTS_TEMPLATE):
 	$(PY) -m mlpipeline.plots_template --out $@
 
 repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and the gate verdict
-	$(DVC) pull --allow-missing
+	$(call dvc_pull)
 	$(DVC) repro
 	@$(PY) -m mlpipeline.summary
 
@@ -57,10 +74,39 @@ plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (ope
 	$(DVC) plots show
 
 ci: setup ## What a pull request runs: pull, repro, reproducibility check, diffs, gate vs BASE
-	$(DVC) pull --allow-missing $(PULL_FLAGS)
+	$(call dvc_pull,$(PULL_FLAGS))
 	$(DVC) repro
 	$(PY) -m mlpipeline.reprocheck
 	$(PY) -m mlpipeline.gate --base $(BASE)
+
+summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
+	@$(PY) -m mlpipeline.summary --markdown
+
+push: setup ## Push data, models and DVC's run-cache to the default remote
+	$(DVC) push --run-cache
+
+retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then the gate
+	$(call dvc_pull)
+	$(DVC) exp run --force --set-param split.sample_fraction=1.0
+	@$(PY) -m mlpipeline.summary
+
+release: setup ## Register the model at HEAD as a new version (clean tree, passing gate) [NOTES=...]
+	$(PY) -m mlpipeline.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag)
+
+promote: setup ## Assign a stage to a version: VERSION=vX.Y.Z STAGE=prod|staging
+	@test -n "$(VERSION)" -a -n "$(STAGE)" || { echo "usage: make promote VERSION=vX.Y.Z STAGE=prod" >&2; exit 2; }
+	$(PY) -m mlpipeline.registry promote --version "$(VERSION)" --stage "$(STAGE)" $(push_flag)
+
+rollback: setup ## Give a stage back to the version that held it before: STAGE=prod
+	@test -n "$(STAGE)" || { echo "usage: make rollback STAGE=prod" >&2; exit 2; }
+	$(PY) -m mlpipeline.registry rollback --stage "$(STAGE)" $(push_flag)
+
+models: setup ## List model versions, their stages, metrics and notes
+	@$(PY) -m mlpipeline.registry models
+
+predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.Y.Z]
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod]" >&2; exit 2; }
+	$(PY) -m mlpipeline.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
 
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .lock-venv

@@ -12,8 +12,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML, YAMLError
 
 from mlpipeline import catalog
 from mlpipeline.errors import PipelineError
@@ -87,7 +87,17 @@ class EvaluateSettings(_Strict):
     """What evaluate measures beyond the headline metrics."""
 
     slices: list[str] = []
+    # Columns whose between-group gaps are the fairness figures (gap.<metric>); empty: all slices.
+    fairness: list[str] = []
     min_slice_size: int = Field(30, ge=1)
+
+    @model_validator(mode="after")
+    def _fairness_in_slices(self) -> EvaluateSettings:
+        extra = [c for c in self.fairness if c not in self.slices]
+        if extra:
+            raise ValueError(f"fairness: {', '.join(extra)} must also be listed in evaluate.slices")
+        return self
+
     latency_rows: int = Field(200, ge=10)
 
 
@@ -136,6 +146,15 @@ class GateSettings(_Strict):
     rules: list[Rule] = []
 
 
+class RegistrySettings(_Strict):
+    """What the model card says about ownership, and the stages versions can be promoted to."""
+
+    description: str = ""
+    owner: str = ""
+    notes: str = ""
+    stages: list[str] = Field(["staging", "prod"], min_length=1)
+
+
 class Settings(_Strict):
     """Everything in params.yaml, validated."""
 
@@ -146,6 +165,7 @@ class Settings(_Strict):
     model: ModelSettings
     evaluate: EvaluateSettings = EvaluateSettings()
     gate: GateSettings = GateSettings()
+    registry: RegistrySettings = RegistrySettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -183,9 +203,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"{path}: file not found (run from the project root)")
+    # YAML 1.2, as DVC reads and writes params files: `Yes` is a string, not a boolean.
+    loader = YAML(typ="safe", pure=True)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        data = loader.load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise PipelineError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None

@@ -114,6 +114,10 @@ def build_schema(contract: Contract, target: str | None, *, with_target: bool = 
         if with_target or name != target
     }
     rules = contract.table
+    if not with_target:  # serving: row counts, duplicates and class shares describe training sets
+        return pa.DataFrameSchema(
+            columns, strict="filter" if rules.extra_columns == "drop" else True, coerce=True
+        )
     checks = [
         pa.Check(
             lambda df, n=rules.min_rows: len(df) >= n,

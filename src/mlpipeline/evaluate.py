@@ -50,6 +50,7 @@ def evaluate(
         classes,
         positive,
         settings.evaluate.min_slice_size,
+        settings.evaluate.fairness,
     )
     return {
         "metrics": {**quality, "rows_test": len(test)},

@@ -98,8 +98,10 @@ def slice_metrics(
     classes: list[Any] | None,
     positive: Any,
     min_size: int,
+    gap_columns: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Metrics per value of each slice column, and the largest gap between large-enough groups.
+    """Metrics per value of each slice column, and the largest gap between large-enough groups
+    of the ``gap_columns`` (default: every slice column).
 
     ``predictions`` are class probabilities (classification) or values (regression).
     """
@@ -117,6 +119,8 @@ def slice_metrics(
                 m = regression_metrics(y[mask], predictions[mask])
             per_group[str(value)] = {"n": int(mask.sum()), **m}
         by[str(column)] = per_group
+        if gap_columns and column not in gap_columns:
+            continue
         for metric in next(iter(per_group.values()), {}):
             if metric == "n":
                 continue
@@ -133,4 +137,9 @@ def slice_metrics(
                     "highest": max(usable, key=usable.__getitem__),
                     "lowest": min(usable, key=usable.__getitem__),
                 }
-    return {"by": by, "gaps": gaps, "min_slice_size": min_size}
+    return {
+        "by": by,
+        "gaps": gaps,
+        "gap_columns": list(gap_columns or groups.columns),
+        "min_slice_size": min_size,
+    }

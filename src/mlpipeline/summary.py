@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from mlpipeline.errors import PipelineError, run_main
@@ -33,9 +34,23 @@ def render(layout: Layout) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    """Print the summary."""
-    print(render(Layout(Path())))
+def render_markdown(layout: Layout) -> str:
+    """The CI job summary: the gate report of `make ci` if there is one, else the metrics."""
+    report = layout.reports / "gate.md"
+    if report.exists():
+        return report.read_text(encoding="utf-8")
+    if not layout.metrics.exists():
+        return "No metrics: the pipeline did not run to the end; see the job log.\n"
+    return "```\n" + render(layout) + "\n```\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the summary (``--markdown``: for a CI job summary)."""
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.summary")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    layout = Layout(Path())
+    print(render_markdown(layout) if args.markdown else render(layout), end="\n" if not args.markdown else "")
     return 0
 
 

@@ -123,3 +123,11 @@ def test_missing_params_file(tmp_path: Path) -> None:
 def test_baseline_margin_needs_a_quality_metric(params: dict) -> None:
     params["gate"]["rules"] = [{"metric": "latency_p95_ms", "beat_baseline_by": 1}]
     assert "gate.rules[0].beat_baseline_by: only quality metrics" in error_of(params)
+
+
+def test_params_are_read_as_yaml_1_2_like_dvc_writes_them(tmp_path: Path, root: Path) -> None:
+    # `dvc exp run -S` rewrites params.yaml and drops quotes: `Yes` must stay the string "Yes".
+    text = (root / "params.yaml").read_text().replace("positive_class: 'Yes'", "positive_class: Yes")
+    assert "positive_class: Yes " in text
+    (tmp_path / "params.yaml").write_text(text)
+    assert load_settings(tmp_path / "params.yaml").data.positive_class == "Yes"

@@ -52,3 +52,12 @@ def test_slice_gap_ignores_small_groups() -> None:
     out = m.slice_metrics("regression", groups, y, pred, None, None, min_size=2)
     assert out["by"]["g"]["c"]["n"] == 1
     assert out["gaps"]["mae"] == {"value": 1.0, "column": "g", "highest": "b", "lowest": "a"}
+
+
+def test_gaps_only_over_fairness_columns() -> None:
+    groups = pd.DataFrame({"fair": ["a", "a", "b", "b"], "business": ["x", "y", "x", "y"]})
+    y = pd.Series([1.0, 2.0, 3.0, 4.0])
+    pred = np.array([1.0, 2.0, 3.0, 8.0])  # group b (fair) and y (business) err
+    out = m.slice_metrics("regression", groups, y, pred, None, None, min_size=1, gap_columns=["fair"])
+    assert set(out["by"]) == {"fair", "business"}
+    assert out["gaps"]["mae"]["column"] == "fair" and out["gaps"]["mae"]["value"] == 2.0

@@ -16,12 +16,12 @@ from tests.conftest import Repo
 pytestmark = pytest.mark.e2e
 
 
-def test_fresh_clone_is_clean_and_reproduces_every_committed_hash(template_repo: Repo, root: Path) -> None:
-    status = template_repo.dvc("status")
-    assert "up to date" in status.stdout
-    template_repo.dvc("repro", "-f", "-q")
+def test_fresh_clone_is_clean_and_reproduces_every_committed_hash(repo: Repo, root: Path) -> None:
+    # The template is a fresh clone with the data pulled and `dvc repro` run; it must be clean.
+    assert "up to date" in repo.dvc("status").stdout
+    repo.dvc("repro", "-f", "-q")
     committed = yaml.safe_load((root / "dvc.lock").read_text())
-    produced = yaml.safe_load((template_repo.path / "dvc.lock").read_text())
+    produced = yaml.safe_load((repo.path / "dvc.lock").read_text())
     assert differences(committed, produced) == []
 
 

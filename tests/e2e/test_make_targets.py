@@ -1,0 +1,64 @@
+"""Make targets that CI calls, each run for real in a temporary clone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+
+pytestmark = pytest.mark.e2e
+
+
+def test_setup_is_skipped_when_up_to_date(repo: Repo) -> None:
+    done = repo.make("setup")
+    assert "pip install" not in done.stdout
+    assert "Nothing to be done" in done.stdout or done.stdout.strip() == ""
+
+
+def test_lint_passes_on_the_template(repo: Repo) -> None:
+    done = repo.make("lint")
+    assert "All checks passed" in done.stdout
+
+
+def test_lint_fails_on_badly_formatted_code(repo: Repo) -> None:
+    path = repo.path / "src/mlpipeline/io.py"
+    path.write_text(path.read_text() + "\nx=[1,\n2]\n")
+    assert repo.make("lint", check=False).returncode != 0
+
+
+def test_help_lists_public_targets(repo: Repo) -> None:
+    listed = repo.make("help").stdout
+    for target in ("setup", "repro", "test", "lint", "ci", "push", "retrain"):
+        assert f"make {target} " in listed
+
+
+def test_push_sends_outputs_and_run_cache(repo: Repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo.dvc("remote", "add", "-d", "-f", "scratch", str(remote))
+    repo.make("push")
+    assert (remote / "files/md5").is_dir()
+    assert (remote / "runs").is_dir(), "the run-cache lets CI skip unchanged stages"
+    assert "Cache and remote 'scratch' are in sync" in repo.dvc("status", "-c").stdout
+
+
+def test_retrain_uses_every_row_despite_the_smoke_fraction(repo: Repo) -> None:
+    repo.edit_yaml("params.yaml", lambda p: p["split"].update(sample_fraction=0.5))
+    repo.dvc("repro", "-q")
+    smoke = json.loads((repo.path / "metrics/validation.json").read_text())["split"]
+    repo.commit("smoke: train on half")
+    done = repo.make("retrain")
+    full = json.loads((repo.path / "metrics/validation.json").read_text())["split"]
+    assert full["rows_train"] + full["rows_test"] == 7043
+    assert smoke["rows_train"] + smoke["rows_test"] < 4000
+    assert "gate: PASSED" in done.stdout
+
+
+def test_summary_md_prints_the_gate_report_or_the_metrics(repo: Repo) -> None:
+    before = repo.make("summary-md").stdout
+    assert before.startswith("```") and "gate: PASSED" in before
+    repo.make("ci", "BASE=main")
+    after = repo.make("summary-md").stdout
+    assert after.startswith("<!-- mlpipeline-gate-report -->") and "Gate passed" in after

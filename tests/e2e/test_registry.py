@@ -1,0 +1,165 @@
+"""Release, promote, roll back and predict: the registry flow on real git tags, DVC and GTO."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import VENV_BIN, Repo
+
+pytestmark = pytest.mark.e2e
+
+
+def write_input(repo: Repo, name: str = "incoming.csv", rows: int = 25, **changes: object) -> Path:
+    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv").head(rows)
+    for column, value in changes.items():
+        if value is None:
+            frame = frame.drop(columns=[column])
+        else:
+            frame[column] = value
+    path = repo.path.parent / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def predict(repo: Repo, out: str, *args: str, check: bool = True):
+    return repo.make(
+        "predict", f"INPUT={write_input(repo)}", f"OUTPUT={repo.path.parent / out}", *args, check=check
+    )
+
+
+def second_version(repo: Repo) -> None:
+    """New data at a new commit: the last 1,500 customers are gone."""
+    raw = repo.path / "data/raw/telco_churn.csv"
+    frame = pd.read_csv(raw)
+    frame.head(len(frame) - 1500).to_csv(raw, index=False)
+    repo.dvc("add", "-q", "data/raw/telco_churn.csv")
+    repo.dvc("repro", "-q")
+    repo.commit("fewer customers")
+
+
+def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo) -> None:
+    assert "registered model v1.0.0" in repo.make("release", "NOTES=first model").stdout
+    second_version(repo)
+    assert "registered model v1.1.0" in repo.make("release", "NOTES=trained on fewer rows").stdout
+
+    repo.make("promote", "VERSION=v1.0.0", "STAGE=prod")
+    predict(repo, "first.csv", "STAGE=prod")
+    repo.make("promote", "VERSION=v1.1.0", "STAGE=prod")
+    predict(repo, "second.csv", "STAGE=prod")
+    first, second = (repo.path.parent / n for n in ("first.csv", "second.csv"))
+    assert first.read_bytes() != second.read_bytes()
+
+    done = repo.make("rollback", "STAGE=prod")
+    assert "prod is v1.0.0 again (was v1.1.0)" in done.stdout
+    predict(repo, "rolled_back.csv", "STAGE=prod")
+    assert (repo.path.parent / "rolled_back.csv").read_bytes() == first.read_bytes()
+    # Every GTO view agrees, including the one that lists all versions ever put in a stage.
+    shown = repo.run(str(VENV_BIN / "gto"), "show", "model", "--vs", "-1", "--plain").stdout
+    prod_rows = [line for line in shown.splitlines() if " prod " in f" {line} "]
+    assert len(prod_rows) == 1 and "v1.0.0" in prod_rows[0]
+
+    models = repo.make("models").stdout
+    lines = {line.split()[0]: line for line in models.splitlines()[1:]}
+    assert set(lines) == {"v1.0.0", "v1.1.0"}
+    assert "prod" in lines["v1.0.0"] and "prod" not in lines["v1.1.0"]
+    assert "first model" in lines["v1.0.0"] and "f1 0." in lines["v1.1.0"]
+
+    out = pd.read_csv(first)
+    assert list(out.columns) == ["customer_id", "prediction", "proba_No", "proba_Yes"]
+    assert len(out) == 25 and out["customer_id"].iloc[0] == "C00001"
+
+
+def test_model_card_answers_what_is_this(repo: Repo) -> None:
+    repo.make("release", "NOTES=card check")
+    head = repo.git("rev-parse", "HEAD").stdout.strip()
+    message = repo.git("tag", "-l", "--format=%(contents)", "model@v1.0.0").stdout
+    card = json.loads(message.split("```json model-card", 1)[1].split("```", 1)[0])
+    assert card["training_commit"] == head
+    assert card["notes"] == "card check"
+    assert card["data"]["raw_md5"] and card["data"]["train_md5"] and card["data"]["test_md5"]
+    assert card["split"]["policy"] == "stratified" and card["hyperparameters"]["C"] == 1.0
+    assert card["metrics"]["f1"] > 0.5 and card["gate"]["passed"] is True
+    assert {f["name"] for f in card["features"]} >= {"tenure", "contract"}
+    assert len(card["model_sha256"]) == 64 and "scikit-learn" in card["libraries"]
+    assert message.startswith("# model v1.0.0") and "| f1 |" in message
+
+
+def test_release_of_an_unchanged_model_is_a_no_op(repo: Repo) -> None:
+    repo.make("release")
+    repo.git("commit", "-q", "--allow-empty", "-m", "docs only")
+    assert "nothing to release" in repo.make("release").stdout
+    assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
+
+
+def test_release_refuses_a_dirty_tree(repo: Repo) -> None:
+    (repo.path / "README.md").write_text("edited\n")
+    done = repo.make("release", check=False)
+    assert done.returncode != 0 and "working tree is not clean (README.md)" in done.stderr
+    assert repo.git("tag", "-l", "model@*").stdout == ""
+
+
+def test_release_refuses_a_failed_gate(repo: Repo) -> None:
+    repo.edit_yaml("params.yaml", lambda p: p["gate"]["rules"].append({"metric": "f1", "min": 0.95}))
+    assert repo.dvc("repro", check=False).returncode != 0
+    repo.commit("gate fails")
+    done = repo.make("release", check=False)
+    assert done.returncode != 0 and "committed gate verdict failed (f1 min)" in done.stderr
+
+
+def test_promote_refuses_a_version_without_a_passing_gate(repo: Repo) -> None:
+    repo.run(str(VENV_BIN / "gto"), "register", "model", "HEAD", "--version", "v9.0.0", "-m", "by hand")
+    done = repo.make("promote", "VERSION=v9.0.0", "STAGE=prod", check=False)
+    assert done.returncode != 0 and "no passing gate verdict" in done.stderr
+    done = repo.make("promote", "VERSION=v1.0.0", "STAGE=prod", check=False)
+    assert "version 'v1.0.0' is not registered; versions: v9.0.0" in done.stderr
+
+
+def test_rollback_with_no_earlier_version_is_refused(repo: Repo) -> None:
+    repo.make("release")
+    repo.make("promote", "VERSION=v1.0.0", "STAGE=prod")
+    done = repo.make("rollback", "STAGE=prod", check=False)
+    assert done.returncode != 0 and "only version that held 'prod'" in done.stderr
+
+
+def test_tampered_workspace_model_is_refused(repo: Repo) -> None:
+    model = repo.path / "models/model.joblib"
+    model.chmod(stat.S_IWUSR | stat.S_IRUSR)
+    model.write_bytes(model.read_bytes() + b"\0")
+    done = predict(repo, "out.csv", check=False)
+    assert done.returncode != 0 and "does not match the model card" in done.stderr
+    assert not (repo.path.parent / "out.csv").exists()
+
+
+def test_tampered_cached_version_is_refused(repo: Repo) -> None:
+    repo.make("release")
+    second_version(repo)  # the workspace now holds another model, so v1.0.0 comes from the cache
+    lock = yaml.safe_load(repo.git("show", "model@v1.0.0:dvc.lock").stdout)
+    (md5,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"]
+    cached = repo.path / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    cached.chmod(stat.S_IWUSR | stat.S_IRUSR)
+    cached.write_bytes(cached.read_bytes()[:-1] + b"\1")
+    done = predict(repo, "out.csv", "VERSION=v1.0.0", check=False)
+    assert done.returncode != 0 and "refusing to load" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"tenure": None}, ["tenure", "missing column"]),
+        ({"contract": "Lifetime"}, ["contract", "allowed values", "Lifetime"]),
+        ({"monthly_charges": "lots"}, ["monthly_charges", "type float"]),
+    ],
+    ids=["missing column", "unseen category", "wrong type"],
+)
+def test_predict_input_must_keep_the_training_contract(repo: Repo, change: dict, named: list[str]) -> None:
+    path = write_input(repo, "bad.csv", **change)
+    done = repo.make("predict", f"INPUT={path}", f"OUTPUT={repo.path.parent / 'bad_out.csv'}", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert all(word in done.stderr for word in named), done.stderr
+    assert "no predictions written" in done.stderr
