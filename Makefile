@@ -18,6 +18,11 @@ VERSION ?=
 STAGE ?=
 INPUT ?=
 OUTPUT ?=
+# Bring your own data: make use-data DATA=file.csv TARGET=column [TASK=...] [ID=column].
+DATA ?=
+TARGET ?=
+TASK ?=
+ID ?=
 # PUSH=1 pushes registry tags to origin (CI on main does).
 PUSH ?=
 push_flag = $(if $(PUSH),--push,)
@@ -34,7 +39,7 @@ endef
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test lint format plots ci summary-md push retrain release promote rollback models predict lock clean
+.PHONY: help setup repro test lint format plots ci summary-md push retrain release promote rollback models predict use-data lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,6 +94,10 @@ retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then
 	$(call dvc_pull)
 	$(DVC) exp run --force --set-param split.sample_fraction=1.0
 	@$(PY) -m mlpipeline.summary
+
+use-data: setup ## Adopt your CSV: DATA=file.csv TARGET=column [TASK=classification|regression] [ID=column]
+	@test -n "$(DATA)" -a -n "$(TARGET)" || { echo "usage: make use-data DATA=file.csv TARGET=column" >&2; exit 2; }
+	$(PY) -m mlpipeline.usedata --data "$(DATA)" --target "$(TARGET)" $(if $(TASK),--task "$(TASK)",) $(if $(ID),--id "$(ID)",)
 
 release: setup ## Register the model at HEAD as a new version (clean tree, passing gate) [NOTES=...]
 	$(PY) -m mlpipeline.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag)

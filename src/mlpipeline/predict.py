@@ -111,7 +111,7 @@ def predict_frame(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> pd.D
 def run(root: Path, input_path: Path, output_path: Path, stage: str | None, version: str | None) -> str:
     """Check, load, validate, predict, write; return what was used."""
     label, commit, card = resolve(root, stage, version)
-    frame = read_csv(input_path)
+    frame = read_csv(input_path, missing_hint="check the INPUT path")
     frame = frame.drop(columns=[card["target"]], errors="ignore")
     contract = serving_contract(root, commit, card)
     validated, failures, _ = contract_mod.check(frame, contract, card["target"], with_target=False)

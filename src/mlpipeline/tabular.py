@@ -13,14 +13,20 @@ _SNIFF_BYTES = 64 * 1024
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
-def read_csv(path: str | Path) -> pd.DataFrame:
-    """Read a comma-separated UTF-8 file with a header row and at least one data row."""
+PIPELINE_INPUT_HINT = (
+    "run `dvc pull` to restore it from the remote,"
+    " or `make use-data DATA=<file.csv> TARGET=<column>` to adopt another file"
+)
+
+
+def read_csv(path: str | Path, missing_hint: str = PIPELINE_INPUT_HINT) -> pd.DataFrame:
+    """Read a comma-separated UTF-8 file with a header row and at least one data row.
+
+    ``missing_hint`` says what to do when the file does not exist.
+    """
     path = Path(path)
     if not path.exists():
-        raise PipelineError(
-            f"{path}: file not found; run `dvc pull` to restore it from the remote,"
-            " or `make use-data DATA=<file.csv> TARGET=<column>` to adopt another file"
-        )
+        raise PipelineError(f"{path}: file not found; {missing_hint}")
     if path.is_dir():
         raise PipelineError(f"{path}: is a directory, expected a CSV file")
     with path.open("rb") as fh:

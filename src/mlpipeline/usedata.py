@@ -1,0 +1,296 @@
+"""`make use-data`: point the template at your CSV, with no code edits.
+
+Checks everything first and changes nothing when the file, target or task is unusable. Then it
+copies the file into data/raw/ and tracks it with DVC (replacing the sample's pointer), writes a
+starter data contract, and rewrites params.yaml and the plots of dvc.yaml for the task, keeping
+their comments. It runs nothing else: `dvc repro` (or `make repro`) comes next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from mlpipeline.config import load_settings, parse_settings
+from mlpipeline.contract import contract_yaml, infer_contract
+from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.io import write_text
+from mlpipeline.tabular import read_csv
+
+MAX_CLASSES = 20
+
+
+@dataclass
+class Plan:
+    """What use-data decided, and why, before it changes anything."""
+
+    task: str
+    target: str
+    id_column: str | None
+    positive_class: Any
+    n_classes: int
+    constant: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def infer_task(target: pd.Series) -> str:
+    """Classification for text, booleans and integers with few values; otherwise regression."""
+    values = target.dropna()
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return "classification"
+    integral = bool((values % 1 == 0).all())
+    return "classification" if integral and values.nunique() <= MAX_CLASSES else "regression"
+
+
+def id_candidates(frame: pd.DataFrame, target: str) -> list[str]:
+    """Text (or integer, named like an id) columns whose every value is unique."""
+    found = []
+    for name in frame.columns:
+        column = frame[name]
+        if name == target or column.isna().any() or not column.is_unique or len(column) < 50:
+            continue
+        named_id = str(name).lower() in {"id", "key"} or str(name).lower().endswith(("_id", "id"))
+        if not pd.api.types.is_numeric_dtype(column) or (pd.api.types.is_integer_dtype(column) and named_id):
+            found.append(str(name))
+    return found
+
+
+def plan(frame: pd.DataFrame, target: str, task: str | None, id_column: str | None) -> Plan:
+    """Decide task, id and positive class; refuse what cannot be trained."""
+    if target not in frame.columns:
+        raise PipelineError(
+            f"TARGET '{target}' is not a column; columns are: {', '.join(map(str, frame.columns))}"
+        )
+    y = frame[target]
+    if y.dropna().nunique() < 2:
+        raise PipelineError(
+            f"TARGET '{target}' has {y.dropna().nunique()} distinct value(s); a model needs two or more"
+        )
+    notes = []
+    if task is None:
+        task = infer_task(y)
+        notes.append(f"task: {task} (inferred from '{target}': {y.dropna().nunique()} distinct values)")
+    elif task not in ("classification", "regression"):
+        raise PipelineError(f"TASK '{task}' is not allowed; choose classification or regression")
+    if task == "regression" and not pd.api.types.is_numeric_dtype(y):
+        raise PipelineError(f"TASK regression needs a numeric target; '{target}' holds text")
+    if task == "classification" and y.dropna().nunique() > 100:
+        raise PipelineError(f"TARGET '{target}' has {y.nunique()} classes; did you mean TASK=regression?")
+    if id_column is not None and id_column not in frame.columns:
+        raise PipelineError(f"ID '{id_column}' is not a column of the file")
+    if id_column is None:
+        candidates = id_candidates(frame, target)
+        if candidates:
+            id_column = candidates[0]
+            notes.append(f"id column: {id_column} (every value unique); pass ID=... to choose another")
+    positive = None
+    n_classes = int(y.dropna().nunique()) if task == "classification" else 0
+    if n_classes == 2:
+        counts = y.value_counts()
+        positive = counts.index[-1].item() if hasattr(counts.index[-1], "item") else counts.index[-1]
+        notes.append(
+            f"positive class: {positive!r} (the rarer, {counts.iloc[-1] / counts.sum():.1%} of rows)"
+        )
+    constant = [str(c) for c in frame.columns if c != target and frame[c].nunique(dropna=True) <= 1]
+    if constant:
+        notes.append(f"constant columns, left out of the model: {', '.join(constant)}")
+    if y.isna().any():
+        notes.append(f"'{target}' has {int(y.isna().sum())} missing value(s): the contract will reject them")
+    return Plan(task, target, id_column, positive, n_classes, constant, notes)
+
+
+def gate_rules(task: str) -> list[dict[str, Any]]:
+    """Rules that make sense for any data set of the task: margins over the dummy baseline and
+    tolerances against the base ref, all scale-free."""
+    if task == "classification":
+        return [
+            {"metric": "f1", "beat_baseline_by": 0.1},
+            {"metric": "roc_auc", "beat_baseline_by": 0.15},
+            {"metric": "f1", "max_regression": 0.02},
+            {"metric": "roc_auc", "max_regression": 0.02},
+        ]
+    return [
+        {"metric": "r2", "beat_baseline_by": 0.1},
+        {"metric": "r2", "max_regression": 0.02},
+    ]
+
+
+def plots(task: str, binary: bool) -> list[dict[str, Any]]:
+    """The dvc.yaml plots for the task (evaluate writes the matching files)."""
+
+    def curve(title: str, x: str, file: str, y: str) -> dict[str, Any]:
+        return {title: {"x": x, "y": {f"metrics/plots/{file}.json": y}}}
+
+    importance = {
+        "Feature importance (permutation)": {
+            "template": "bar_horizontal",
+            "x": "importance",
+            "y": {"metrics/plots/importance.json": "feature"},
+        }
+    }
+    if task == "regression":
+        return [
+            {
+                "Predicted vs actual": {
+                    "template": "scatter",
+                    "x": "actual",
+                    "y": {"metrics/plots/predicted_vs_actual.json": "predicted"},
+                }
+            },
+            {
+                "Residuals": {
+                    "template": "scatter",
+                    "x": "predicted",
+                    "y": {"metrics/plots/residuals.json": "residual"},
+                }
+            },
+            importance,
+        ]
+    found = [
+        {
+            "Confusion matrix": {
+                "template": "confusion",
+                "x": "predicted",
+                "y": {"metrics/plots/confusion.json": "actual"},
+            }
+        }
+    ]
+    if binary:
+        found += [
+            curve("ROC curve", "fpr", "roc", "tpr"),
+            curve("Precision-recall curve", "recall", "precision_recall", "precision"),
+            curve("Calibration", "mean_predicted", "calibration", "fraction_positive"),
+        ]
+    return [*found, importance]
+
+
+def _flow(items: list[Any]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _round_trip() -> YAML:
+    """A YAML reader/writer that keeps comments and this project's layout, and writes `null`."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 110
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
+    """params.yaml with the settings for the new data; comments kept."""
+    yaml = _round_trip()
+    doc = yaml.load(text)
+    doc["task"] = p.task
+    data = doc["data"]
+    data["raw"], data["contract"], data["target"] = raw, contract, p.target
+    data["id_column"] = p.id_column
+    data["positive_class"] = p.positive_class
+    doc["split"]["policy"] = "stratified" if p.task == "classification" else "random"
+    doc["split"]["group_column"] = doc["split"]["time_column"] = None
+    doc["features"]["drop"] = _flow([])
+    model = doc["model"]
+    model["estimator"] = "logistic_regression" if p.task == "classification" else "ridge"
+    model["hyperparameters"] = CommentedMap(
+        {"max_iter": 1000} if p.task == "classification" else {"alpha": 1.0}
+    )
+    doc["evaluate"]["slices"] = _flow([])
+    doc["evaluate"]["fairness"] = _flow([])
+    rules = CommentedSeq()
+    for rule in gate_rules(p.task):
+        item = CommentedMap(rule)
+        item.fa.set_flow_style()
+        rules.append(item)
+    doc["gate"]["rules"] = rules
+    if "registry" in doc:
+        doc["registry"]["description"] = f"Predicts {p.target}."
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def new_dvc_yaml(text: str, p: Plan) -> str:
+    """dvc.yaml with the plots of the task; everything else kept."""
+    yaml = _round_trip()
+    doc = yaml.load(text)
+    doc["plots"] = plots(p.task, p.n_classes == 2)
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def dvc(root: Path, *args: str) -> None:
+    """Run a DVC command; its failure is a clear error."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PipelineError(f"dvc {' '.join(args)} failed: {done.stderr.strip()}")
+
+
+def use_data(root: Path, source: Path, target: str, task: str | None, id_column: str | None) -> list[str]:
+    """Adopt ``source``; return the notes on what was chosen and changed."""
+    settings = load_settings(root / "params.yaml")
+    frame = read_csv(source, missing_hint="check the DATA path")
+    p = plan(frame, target, task, id_column)
+    raw_rel = f"data/raw/{source.name}"
+    contract_rel = str(settings.data.contract)
+    params_text = new_params((root / "params.yaml").read_text(encoding="utf-8"), p, raw_rel, contract_rel)
+    parse_settings(YAML(typ="safe", pure=True).load(params_text))  # the new settings must be valid
+    contract_text = contract_yaml(infer_contract(frame, target, p.id_column), raw_rel)
+    dvc_text = new_dvc_yaml((root / "dvc.yaml").read_text(encoding="utf-8"), p)
+    # Everything is decided and valid: from here on, write.
+    old_raw = root / settings.data.raw
+    if old_raw.resolve() != (root / raw_rel).resolve():
+        if Path(f"{old_raw}.dvc").exists():
+            dvc(root, "remove", f"{settings.data.raw}.dvc")
+        old_raw.unlink(missing_ok=True)
+    target_path = root / raw_rel
+    if source.resolve() != target_path.resolve():
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target_path)
+    dvc(root, "add", "-q", raw_rel)
+    write_text(root / contract_rel, contract_text)
+    write_text(root / "params.yaml", params_text)
+    write_text(root / "dvc.yaml", dvc_text)
+    changed = [f"{raw_rel}.dvc", "data/raw/.gitignore", contract_rel, "params.yaml", "dvc.yaml"]
+    if old_raw != target_path:
+        changed.append(f"{settings.data.raw}.dvc (removed)")
+    return [*p.notes, f"changed: {', '.join(changed)}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--data file.csv --target column [--task ...] [--id column]``."""
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.usedata")
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--task", choices=["classification", "regression"])
+    parser.add_argument("--id", dest="id_column")
+    args = parser.parse_args(argv)
+    for note in use_data(Path(), args.data, args.target, args.task or None, args.id_column or None):
+        print(f"use-data: {note}")
+    print("use-data: next: review data/contract.yaml, then `make repro` and commit")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,131 @@
+"""Bring your own data: `make use-data` then `dvc repro`, for every common shape, no code edits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
+
+from tests.conftest import Repo
+
+pytestmark = pytest.mark.e2e
+
+
+def iris() -> pd.DataFrame:
+    frame = load_iris(as_frame=True).frame
+    frame["species"] = pd.Categorical.from_codes(frame.pop("target"), ["setosa", "versicolor", "virginica"])
+    return frame
+
+
+def diabetes() -> pd.DataFrame:
+    return load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
+
+
+def breast_cancer() -> pd.DataFrame:
+    return load_breast_cancer(as_frame=True).frame.rename(columns={"target": "benign"})
+
+
+def wide_imbalanced() -> pd.DataFrame:
+    """75 numeric columns with gaps, text categories, an id, a constant; 3% positives."""
+    x, y = make_classification(
+        n_samples=3000, n_features=75, n_informative=12, weights=[0.97], flip_y=0, random_state=7
+    )
+    frame = pd.DataFrame(x, columns=[f"f{i:02d}" for i in range(75)])
+    rng = np.random.default_rng(7)
+    frame.loc[rng.random(len(frame)) < 0.05, "f03"] = np.nan
+    frame["region"] = np.where(frame["f01"] > 0, "north", "south")
+    frame.loc[rng.random(len(frame)) < 0.02, "region"] = np.nan
+    frame["account"] = [f"A{i:05d}" for i in range(len(frame))]
+    frame["source"] = "crm"
+    frame["fraud"] = np.where(y == 1, "yes", "no")
+    return frame
+
+
+CASES: dict[str, tuple[Callable[[], pd.DataFrame], str, str, list[str]]] = {
+    "iris: multiclass": (iris, "species", "classification", []),
+    "diabetes: regression": (diabetes, "progression", "regression", []),
+    "breast cancer: binary, 30 columns": (breast_cancer, "benign", "classification", []),
+    "wide, imbalanced, gaps, categories, id, constant": (
+        wide_imbalanced,
+        "fraud",
+        "classification",
+        ["id column: account", "constant columns, left out of the model: source", "positive class: 'yes'"],
+    ),
+}
+
+
+def adopt(repo: Repo, frame: pd.DataFrame, target: str) -> tuple[Path, str]:
+    source = repo.path.parent / "mydata.csv"
+    frame.to_csv(source, index=False)
+    done = repo.make("use-data", f"DATA={source}", f"TARGET={target}")
+    return source, done.stdout
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_use_data_then_repro_passes_and_shuffled_labels_fail(repo: Repo, case: str) -> None:
+    make_frame, target, task, said = CASES[case]
+    frame = make_frame()
+    _, out = adopt(repo, frame, target)
+    assert f"task: {task} (inferred" in out
+    for note in said:
+        assert note in out
+    params = yaml.safe_load((repo.path / "params.yaml").read_text())
+    assert params["data"]["raw"] == "data/raw/mydata.csv" and params["task"] == task
+    assert not (repo.path / "data/raw/telco_churn.csv.dvc").exists()
+    assert all("min" not in r and "max" not in r for r in params["gate"]["rules"]), "no absolute bounds"
+
+    repo.dvc("repro")
+    card = yaml.safe_load((repo.path / "models/model.json").read_text())
+    assert card["task"] == task and card["target"] == target
+    assert "up to date" in repo.dvc("status").stdout
+
+    raw = repo.path / "data/raw/mydata.csv"
+    shuffled = pd.read_csv(raw)
+    shuffled[target] = np.random.default_rng(1).permutation(shuffled[target].to_numpy())
+    shuffled.to_csv(raw, index=False)
+    done = repo.dvc("repro", check=False)
+    assert done.returncode != 0
+    assert "beats baseline by" in done.stderr and "gate: FAILED" in done.stderr
+
+
+def test_wide_table_leaves_id_and_constant_out_of_features(repo: Repo) -> None:
+    adopt(repo, wide_imbalanced(), "fraud")
+    repo.dvc("repro")
+    card = yaml.safe_load((repo.path / "models/model.json").read_text())
+    assert card["left_out"] == {"fraud": "target", "account": "id column", "source": "constant"}
+    assert len(card["features"]) == 76 and card["positive_class"] == "yes"
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (["DATA=/nonexistent/file.csv", "TARGET=x"], "file not found; check the DATA path"),
+        (["TARGET=nope"], "TARGET 'nope' is not a column"),
+        (["TARGET=constant"], "TARGET 'constant' has 1 distinct value(s)"),
+    ],
+    ids=["missing file", "target not a column", "one-valued target"],
+)
+def test_use_data_refuses_and_changes_nothing(repo: Repo, make_args: list[str], message: str) -> None:
+    frame = iris().assign(constant=1)
+    source = repo.path.parent / "refused.csv"
+    frame.to_csv(source, index=False)
+    args = make_args if make_args[0].startswith("DATA=") else [f"DATA={source}", *make_args]
+    done = repo.make("use-data", *args, check=False)
+    assert done.returncode != 0 and message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert repo.git("status", "--porcelain").stdout == ""
+
+
+def test_first_pull_request_after_use_data_skips_regressions_and_says_why(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "adopt")
+    adopt(repo, diabetes(), "progression")
+    repo.dvc("repro", "-q")
+    repo.commit("adopt diabetes")
+    done = repo.make("ci", "BASE=main")
+    assert "main was trained on other data (data/raw/telco_churn.csv)" in done.stdout
+    assert "gate: passed" in done.stdout
