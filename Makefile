@@ -23,6 +23,9 @@ DATA ?=
 TARGET ?=
 TASK ?=
 ID ?=
+# make bench: repetitions on the sample, and the row counts of the scale runs.
+BENCH_REPS ?= 5
+BENCH_SCALES ?= 1000000,4000000
 # PUSH=1 pushes registry tags to origin (CI on main does).
 PUSH ?=
 push_flag = $(if $(PUSH),--push,)
@@ -39,7 +42,7 @@ endef
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test lint format plots ci summary-md push retrain release promote rollback models predict use-data lock clean
+.PHONY: help setup repro test lint format plots ci summary-md push retrain release promote rollback models predict use-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -116,6 +119,9 @@ models: setup ## List model versions, their stages, metrics and notes
 predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.Y.Z]
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod]" >&2; exit 2; }
 	$(PY) -m mlpipeline.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
+
+bench: setup ## Benchmark: pipeline vs single script, DVC overhead, scale to millions of rows
+	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .lock-venv

@@ -103,10 +103,25 @@ def load_contract(path: str | Path, target: str | None = None) -> Contract:
     return contract
 
 
-def build_schema(contract: Contract, target: str | None, *, with_target: bool = True) -> pa.DataFrameSchema:
+def table_figures(frame: pd.DataFrame, target: str | None) -> dict[str, float]:
+    """The whole-table figures the table rules judge; computed once, reported as data quality."""
+    figures = {"rows": float(len(frame)), "duplicate_share": duplicate_share(frame)}
+    if target is not None and target in frame.columns:
+        figures["min_class_share"] = min_class_share(frame[target])
+    return figures
+
+
+def build_schema(
+    contract: Contract,
+    target: str | None,
+    *,
+    with_target: bool = True,
+    figures: dict[str, float] | None = None,
+) -> pa.DataFrameSchema:
     """Map the contract onto a pandera schema of built-in checks.
 
     ``with_target=False`` gives the serving contract: the same rules, without the target column.
+    The table rules judge ``figures`` when given (see ``table_figures``), so each is computed once.
     """
     columns = {
         name: _column(name, spec, is_target=name == target)
@@ -128,7 +143,7 @@ def build_schema(contract: Contract, target: str | None, *, with_target: bool = 
     if rules.max_duplicate_share < 1:
         checks.append(
             pa.Check(
-                lambda df, s=rules.max_duplicate_share: duplicate_share(df) <= s,
+                lambda df, s=rules.max_duplicate_share: _figure(figures, "duplicate_share", df, target) <= s,
                 name="max_duplicate_share",
                 error=f"table: duplicated rows at most {rules.max_duplicate_share:.1%}",
             )
@@ -136,7 +151,7 @@ def build_schema(contract: Contract, target: str | None, *, with_target: bool = 
     if with_target and target and rules.min_class_share is not None:
         checks.append(
             pa.Check(
-                lambda df, s=rules.min_class_share: min_class_share(df[target]) >= s,
+                lambda df, s=rules.min_class_share: _figure(figures, "min_class_share", df, target) >= s,
                 name="min_class_share",
                 error=f"table: rarest class of '{target}' at least {rules.min_class_share:.1%}",
             )
@@ -175,16 +190,30 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _figure(figures: dict[str, float] | None, name: str, frame: pd.DataFrame, target: str | None) -> float:
+    return (figures or table_figures(frame, target))[name]
+
+
 def check(
-    frame: pd.DataFrame, contract: Contract, target: str | None, *, with_target: bool = True
+    frame: pd.DataFrame,
+    contract: Contract,
+    target: str | None,
+    *,
+    with_target: bool = True,
+    figures: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, list[Failure], list[str]]:
-    """Validate ``frame``; return the coerced frame, every failure, and the dropped extra columns."""
-    schema = build_schema(contract, target, with_target=with_target)
+    """Validate ``frame``; return the coerced frame, every failure, and the dropped extra columns.
+
+    Columns are coerced in place (``frame`` is the caller's to give up): at millions of rows a
+    second copy of the table is the largest memory cost of validation.
+    """
+    schema = build_schema(contract, target, with_target=with_target, figures=figures)
     expected = set(schema.columns)
     extras = [c for c in frame.columns if c not in expected]
     dropped = extras if contract.table.extra_columns == "drop" else []
     try:
-        validated = schema.validate(frame, lazy=True)
+        # pandera filters extra columns into a new frame; in place it only coerces.
+        validated = schema.validate(frame, lazy=True, inplace=contract.table.extra_columns != "drop")
     except pa.errors.SchemaErrors as exc:
         return frame, summarise(exc.failure_cases), dropped
     except pa.errors.SchemaError as exc:  # raised eagerly by some table-wide problems

@@ -17,15 +17,15 @@ from mlpipeline.split import sample, split
 from mlpipeline.tabular import read_csv
 
 
-def quality_figures(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
-    """Data-quality figures later gates can use."""
+def quality_figures(frame: pd.DataFrame, target: str, task: str, duplicate_share: float) -> dict[str, Any]:
+    """Data-quality figures later gates can use (``duplicate_share`` from the contract check)."""
     null_share = {str(c): round(float(v), 6) for c, v in frame.isna().mean().items()}
     figures: dict[str, Any] = {
         "rows": len(frame),
         "columns": frame.shape[1],
         "null_share": null_share,
         "max_null_share": max(null_share.values(), default=0.0),
-        "duplicate_share": round(contract_mod.duplicate_share(frame), 6),
+        "duplicate_share": round(duplicate_share, 6),
     }
     if task == "classification":
         balance = frame[target].astype(str).value_counts(normalize=True).sort_index()
@@ -35,12 +35,12 @@ def quality_figures(frame: pd.DataFrame, target: str, task: str) -> dict[str, An
 
 
 def model_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain dtypes for Parquet and sklearn: nullable integers become int64, or float64 with gaps."""
-    out = frame.copy()
-    for name in out.columns:
-        if isinstance(out[name].dtype, pd.Int64Dtype):
-            out[name] = out[name].astype("float64" if out[name].isna().any() else "int64")
-    return out
+    """Plain dtypes for Parquet and sklearn, in place: nullable integers become int64, or
+    float64 where values are missing."""
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.Int64Dtype):
+            frame[name] = frame[name].astype("float64" if frame[name].isna().any() else "int64")
+    return frame
 
 
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
@@ -49,7 +49,8 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     contract = contract_mod.load_contract(layout.root / data.contract, target=data.target)
     raw_path = layout.root / data.raw
     frame = read_csv(raw_path)
-    validated, failures, dropped = contract_mod.check(frame, contract, data.target)
+    table = contract_mod.table_figures(frame, data.target)
+    validated, failures, dropped = contract_mod.check(frame, contract, data.target, figures=table)
     report: dict[str, Any] = {
         "source": str(data.raw),
         "contract": str(data.contract),
@@ -70,7 +71,7 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     write_parquet(layout.train, train)
     write_parquet(layout.test, test)
     report.update(
-        quality=quality_figures(prepared, data.target, settings.task),
+        quality=quality_figures(prepared, data.target, settings.task, table["duplicate_share"]),
         split=policy,
         hashes={
             "raw_md5": file_md5(raw_path),

@@ -1,0 +1,71 @@
+"""The one-file baseline a pipeline is measured against: the same validate, split, train,
+evaluate and gate work as `dvc repro`, with the same code and model, in one process, with no
+files between steps (the `ci_model.py` pattern). Writes its results under --out.
+
+Run from a project root: python benchmarks/single_script.py --out /tmp/single
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import joblib
+
+from mlpipeline import contract as contract_mod
+from mlpipeline import latency, rules
+from mlpipeline.config import load_settings
+from mlpipeline.errors import PipelineError
+from mlpipeline.evaluate import evaluate
+from mlpipeline.io import write_json
+from mlpipeline.split import sample, split
+from mlpipeline.tabular import read_csv
+from mlpipeline.train import fit
+from mlpipeline.validate import model_ready, quality_figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    out = parser.parse_args().out
+    settings = load_settings("params.yaml")
+    target = settings.data.target
+    # validate
+    contract = contract_mod.load_contract(settings.data.contract, target)
+    frame = read_csv(settings.data.raw)
+    table = contract_mod.table_figures(frame, target)
+    validated, failures, _ = contract_mod.check(frame, contract, target, figures=table)
+    if failures:
+        raise PipelineError(contract_mod.format_failures(failures, str(settings.data.raw)))
+    prepared = model_ready(validated)
+    quality = quality_figures(prepared, target, settings.task, table["duplicate_share"])
+    train, test, _ = split(sample(prepared, settings.split), settings.split, target)
+    # train
+    model, facts = fit(settings, train)
+    model_path = out / "model.joblib"
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, model_path)
+    # evaluate
+    result = evaluate(settings, model, facts, test, train[target])
+    features = [f["name"] for f in facts["features"]]
+    timing = latency.measure(
+        model, test[features], settings.evaluate.latency_rows, model_path, result["batch_seconds"]
+    )
+    for name in ("metrics", "baseline", "slices"):
+        write_json(out / f"{name}.json", result[name])
+    write_json(out / "latency.json", timing)
+    # gate
+    current = rules.flatten(result["metrics"], result["slices"], {"quality": quality}, timing)
+    outcomes = [
+        rules.check_rule(rule, settings.task, current, result["baseline"], None)
+        for rule in settings.gate.rules
+    ]
+    write_json(
+        out / "gate.json", {"passed": rules.verdict(outcomes), "rules": [o.as_dict() for o in outcomes]}
+    )
+    return 0 if rules.verdict(outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
