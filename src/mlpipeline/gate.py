@@ -8,12 +8,11 @@ In ``dvc repro`` it checks every rule that needs no other git ref: deterministic
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from mlpipeline import catalog
+from mlpipeline import catalog, tools
 from mlpipeline import rules as r
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.errors import PipelineError, run_main
@@ -115,13 +114,7 @@ def slice_table(slices: dict[str, Any], task: str) -> str:
 
 def dvc_diff(kind: str, ref: str, root: Path) -> str:
     """`dvc metrics diff` / `dvc params diff` against ``ref`` as Markdown."""
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", kind, "diff", ref, "--md"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = tools.run(root, "dvc", kind, "diff", ref, "--md")
     if done.returncode != 0:
         return f"(dvc {kind} diff failed: {done.stderr.strip()})"
     rows = done.stdout.strip().splitlines()

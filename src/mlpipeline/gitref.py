@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from mlpipeline import tools
 from mlpipeline.errors import PipelineError
-
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
 
 
 def ref_exists(root: Path, ref: str) -> bool:
     """True when ``ref`` names a commit in this repository."""
-    return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
+    return tools.run(root, "git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
+
+
+def show(root: Path, ref: str, path: str) -> str | None:
+    """The text of ``path`` as committed at ``ref``, or None when it is not there."""
+    shown = tools.run(root, "git", "show", f"{ref}:{path}")
+    return shown.stdout if shown.returncode == 0 else None
 
 
 def read_json_at(root: Path, ref: str, path: str) -> Any | None:
     """The JSON file ``path`` as committed at ``ref``, or None when it is not there."""
-    shown = _git(root, "show", f"{ref}:{path}")
-    if shown.returncode != 0:
+    text = show(root, ref, path)
+    if text is None:
         return None
     try:
-        return json.loads(shown.stdout)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise PipelineError(f"{path} at {ref} is not valid JSON ({exc}); the comparison is broken") from None
 
 
 def head_commit(root: Path) -> str:
     """The commit HEAD points to."""
-    out = _git(root, "rev-parse", "HEAD")
+    out = tools.run(root, "git", "rev-parse", "HEAD")
     if out.returncode != 0:
         raise PipelineError(f"not a git repository with commits: {root.resolve()}")
     return out.stdout.strip()

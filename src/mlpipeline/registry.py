@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mlpipeline import tools
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.io import file_md5
@@ -29,26 +28,13 @@ VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
-    """Run git in ``root`` and return its output."""
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise PipelineError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+    """git's output in ``root``; with ``check=False`` a failure gives empty output."""
+    return tools.output(root, "git", *args) if check else tools.run(root, "git", *args).stdout
 
 
 def gto(root: Path, *args: str) -> str:
-    """Run GTO in ``root``; its refusals become clear errors."""
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "gto"), *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip().replace("❌ ", "")
-        raise PipelineError(f"gto {args[0]}: {message}")
-    return done.stdout
+    """GTO's output in ``root``; its refusals become clear errors."""
+    return tools.output(root, "gto", *args)
 
 
 # ---- reading the registry -----------------------------------------------------------------------

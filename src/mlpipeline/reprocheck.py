@@ -6,13 +6,13 @@ shows up as a difference from the lock committed at HEAD.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.gitref import show
 
 LOCK = "dvc.lock"
 
@@ -51,12 +51,10 @@ def differences(committed: dict[str, Any], produced: dict[str, Any]) -> list[str
 
 def committed_lock(root: Path) -> dict[str, Any]:
     """dvc.lock as committed at HEAD."""
-    shown = subprocess.run(
-        ["git", "show", f"HEAD:{LOCK}"], cwd=root, capture_output=True, text=True, check=False
-    )
-    if shown.returncode != 0:
+    text = show(root, "HEAD", LOCK)
+    if text is None:
         raise PipelineError(f"{LOCK} is not committed at HEAD; run `dvc repro` and commit {LOCK}")
-    return yaml.safe_load(shown.stdout) or {}
+    return yaml.safe_load(text) or {}
 
 
 def main() -> int:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import pandas as pd
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from mlpipeline import tools
 from mlpipeline.config import load_settings, parse_settings
 from mlpipeline.contract import contract_yaml, infer_contract
 from mlpipeline.errors import PipelineError, run_main
@@ -234,19 +233,6 @@ def new_dvc_yaml(text: str, p: Plan) -> str:
     return out.getvalue()
 
 
-def dvc(root: Path, *args: str) -> None:
-    """Run a DVC command; its failure is a clear error."""
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise PipelineError(f"dvc {' '.join(args)} failed: {done.stderr.strip()}")
-
-
 def use_data(root: Path, source: Path, target: str, task: str | None, id_column: str | None) -> list[str]:
     """Adopt ``source``; return the notes on what was chosen and changed."""
     settings = load_settings(root / "params.yaml")
@@ -262,13 +248,13 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
     old_raw = root / settings.data.raw
     if old_raw.resolve() != (root / raw_rel).resolve():
         if Path(f"{old_raw}.dvc").exists():
-            dvc(root, "remove", f"{settings.data.raw}.dvc")
+            tools.output(root, "dvc", "remove", f"{settings.data.raw}.dvc")
         old_raw.unlink(missing_ok=True)
     target_path = root / raw_rel
     if source.resolve() != target_path.resolve():
         target_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target_path)
-    dvc(root, "add", "-q", raw_rel)
+    tools.output(root, "dvc", "add", "-q", raw_rel)
     write_text(root / contract_rel, contract_text)
     write_text(root / "params.yaml", params_text)
     write_text(root / "dvc.yaml", dvc_text)
