@@ -14,6 +14,8 @@ from mlpipeline.errors import run_main
 from mlpipeline.io import write_text
 
 DEFAULT_OUT = Path(".dvc/plots_offline.html")
+# DVC's plot templates are Vega-Lite v5 specs; render them with the newest v5 vl-convert ships.
+VEGA_LITE = "5.21"
 
 PAGE = """<!DOCTYPE html>
 <html>
@@ -24,7 +26,7 @@ PAGE = """<!DOCTYPE html>
   <script>
 {bundle}
   </script>
-  <style>table {{ border-spacing: 15px; }} body {{ font-family: sans-serif; }}</style>
+  <style>table { border-spacing: 15px; } body { font-family: sans-serif; }</style>
 </head>
 <body>
   {plot_divs}
@@ -37,9 +39,10 @@ def page() -> str:
     """The template text: DVC fills {plot_divs} and {refresh_tag}; there is no {scripts} slot."""
     import vl_convert
 
-    # A literal "</script" inside the bundle would end the inline script early.
-    bundle = vl_convert.javascript_bundle().replace("</script", "<\\/script")
-    return PAGE.replace("{bundle}", bundle).replace("{{", "{").replace("}}", "}")
+    # A literal "</script" inside the bundle would end the inline script early. Nothing else in
+    # the bundle may change: DVC substitutes its placeholders literally, so braces need no escaping.
+    bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE).replace("</script", "<\\/script")
+    return PAGE.replace("{bundle}", bundle, 1)
 
 
 def main() -> int:
