@@ -7,7 +7,6 @@ names the key and what is allowed.
 from __future__ import annotations
 
 import re
-import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -273,6 +272,4 @@ def _model_in(annotation: Any) -> Any:
         found = _model_in(arg)
         if found is not None:
             return found
-    if isinstance(annotation, types.UnionType):
-        return None
     return None

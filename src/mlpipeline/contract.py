@@ -242,19 +242,7 @@ def summarise(cases: pd.DataFrame) -> list[Failure]:
             examples = [_show(v) for v in pd.unique(group["failure_case"].astype(object))][:EXAMPLES_SHOWN]
         count = group["index"].nunique() if group["index"].notna().any() else len(group)
         failures.append(Failure(str(column), str(check_name), int(count), examples))
-    return _dedupe_type_failures(failures)
-
-
-def _dedupe_type_failures(failures: list[Failure]) -> list[Failure]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for f in failures:
-        key = (f.column, f.check)
-        if f.check.startswith("type ") and key in seen:
-            continue
-        seen.add(key)
-        out.append(f)
-    return out
+    return failures
 
 
 _DTYPE_WORDS = {v: k for k, v in PANDAS_DTYPES.items()}

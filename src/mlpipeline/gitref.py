@@ -30,11 +30,3 @@ def read_json_at(root: Path, ref: str, path: str) -> Any | None:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise PipelineError(f"{path} at {ref} is not valid JSON ({exc}); the comparison is broken") from None
-
-
-def head_commit(root: Path) -> str:
-    """The commit HEAD points to."""
-    out = tools.run(root, "git", "rev-parse", "HEAD")
-    if out.returncode != 0:
-        raise PipelineError(f"not a git repository with commits: {root.resolve()}")
-    return out.stdout.strip()

@@ -80,8 +80,7 @@ def test_flatten_names_every_source() -> None:
 
 
 def test_verdict_ignores_skips() -> None:
-    pass_, skip = (check_rule(Rule(metric="f1", min=0.1), "classification", CURRENT, BASELINE, None),) * 2
+    passed = check_rule(Rule(metric="f1", min=0.1), "classification", CURRENT, BASELINE, None)
     skipped = check_rule(Rule(metric="f1", max_regression=0.1), "classification", CURRENT, BASELINE, None)
     failed = check_rule(Rule(metric="f1", min=0.9), "classification", CURRENT, BASELINE, None)
-    assert verdict([pass_, skipped]) and not verdict([pass_, skipped, failed])
-    del skip
+    assert verdict([passed, skipped]) and not verdict([passed, skipped, failed])
