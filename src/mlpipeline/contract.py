@@ -120,8 +120,9 @@ def build_schema(
 ) -> pa.DataFrameSchema:
     """Map the contract onto a pandera schema of built-in checks.
 
-    ``with_target=False`` gives the serving contract: the same rules, without the target column.
-    The table rules judge ``figures`` when given (see ``table_figures``), so each is computed once.
+    ``with_target=False`` gives the serving contract: the same rules, without the target column
+    and without table rules. The table rules judge ``figures`` (see ``table_figures``), computed
+    once by the caller.
     """
     columns = {
         name: _column(name, spec, is_target=name == target)
@@ -133,6 +134,7 @@ def build_schema(
         return pa.DataFrameSchema(
             columns, strict="filter" if rules.extra_columns == "drop" else True, coerce=True
         )
+    fig = figures or {}
     checks = [
         pa.Check(
             lambda df, n=rules.min_rows: len(df) >= n,
@@ -143,7 +145,7 @@ def build_schema(
     if rules.max_duplicate_share < 1:
         checks.append(
             pa.Check(
-                lambda df, s=rules.max_duplicate_share: _figure(figures, "duplicate_share", df, target) <= s,
+                lambda df, s=rules.max_duplicate_share: fig["duplicate_share"] <= s,
                 name="max_duplicate_share",
                 error=f"table: duplicated rows at most {rules.max_duplicate_share:.1%}",
             )
@@ -151,7 +153,7 @@ def build_schema(
     if with_target and target and rules.min_class_share is not None:
         checks.append(
             pa.Check(
-                lambda df, s=rules.min_class_share: _figure(figures, "min_class_share", df, target) >= s,
+                lambda df, s=rules.min_class_share: fig["min_class_share"] >= s,
                 name="min_class_share",
                 error=f"table: rarest class of '{target}' at least {rules.min_class_share:.1%}",
             )
@@ -190,10 +192,6 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _figure(figures: dict[str, float] | None, name: str, frame: pd.DataFrame, target: str | None) -> float:
-    return (figures or table_figures(frame, target))[name]
-
-
 def check(
     frame: pd.DataFrame,
     contract: Contract,
@@ -204,9 +202,13 @@ def check(
 ) -> tuple[pd.DataFrame, list[Failure], list[str]]:
     """Validate ``frame``; return the coerced frame, every failure, and the dropped extra columns.
 
+    ``figures`` are the table figures if the caller already has them (``table_figures``).
+
     Columns are coerced in place (``frame`` is the caller's to give up): at millions of rows a
     second copy of the table is the largest memory cost of validation.
     """
+    if with_target and figures is None:
+        figures = table_figures(frame, target)
     schema = build_schema(contract, target, with_target=with_target, figures=figures)
     expected = set(schema.columns)
     extras = [c for c in frame.columns if c not in expected]

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlpipeline import tools
 from mlpipeline.errors import PipelineError
 
@@ -30,3 +32,11 @@ def read_json_at(root: Path, ref: str, path: str) -> Any | None:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise PipelineError(f"{path} at {ref} is not valid JSON ({exc}); the comparison is broken") from None
+
+
+def locked_md5(root: Path, ref: str, path: str) -> str | None:
+    """The MD5 that dvc.lock at ``ref`` records for the stage output ``path``, if any."""
+    text = show(root, ref, "dvc.lock")
+    lock = yaml.safe_load(text) if text else None
+    stages = (lock or {}).get("stages", {}).values()
+    return next((o["md5"] for s in stages for o in s.get("outs", []) if o["path"] == path), None)

@@ -21,6 +21,7 @@ import yaml
 from mlpipeline import contract as contract_mod
 from mlpipeline import registry
 from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.gitref import locked_md5
 from mlpipeline.io import atomic_path, file_md5, file_sha256, read_json
 from mlpipeline.layout import Layout
 from mlpipeline.tabular import read_csv
@@ -51,11 +52,8 @@ def model_file(root: Path, commit: str | None, scratch: Path) -> Path:
     rel = layout.model.relative_to(root).as_posix()
     if commit is None:
         return layout.model
-    lock = yaml.safe_load(registry.git(root, "show", f"{commit}:dvc.lock"))
-    md5 = next(
-        (o["md5"] for s in lock["stages"].values() for o in s.get("outs", []) if o["path"] == rel), None
-    )
-    if layout.model.exists() and file_md5(layout.model) == md5:
+    md5 = locked_md5(root, commit, rel)
+    if md5 is not None and layout.model.exists() and file_md5(layout.model) == md5:
         return layout.model
     import dvc.api
     from dvc.exceptions import DvcException

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlpipeline import tools
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.gitref import locked_md5
 from mlpipeline.io import file_md5
 from mlpipeline.layout import Layout
 
@@ -152,12 +151,9 @@ def release_checks(root: Path, layout: Layout) -> tuple[dict[str, Any], dict[str
             r["metric"] + " " + r["kind"] for r in gate["rules"] + timing["rules"] if r["status"] == "fail"
         ]
         raise PipelineError(f"the committed gate verdict failed ({'; '.join(failed)}); nothing released")
-    lock = yaml.safe_load(git(root, "show", "HEAD:dvc.lock"))
     model_rel = layout.model.relative_to(root).as_posix()
-    expected = next(
-        (o["md5"] for s in lock["stages"].values() for o in s.get("outs", []) if o["path"] == model_rel), None
-    )
-    if not layout.model.exists() or file_md5(layout.model) != expected:
+    expected = locked_md5(root, "HEAD", model_rel)
+    if expected is None or not layout.model.exists() or file_md5(layout.model) != expected:
         raise PipelineError(
             f"{model_rel} is missing or does not match dvc.lock; run `dvc pull` (or `dvc repro`) first"
         )
