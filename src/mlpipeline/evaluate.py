@@ -15,6 +15,7 @@ from mlpipeline.config import Settings, load_settings
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.io import read_json, write_json
 from mlpipeline.layout import Layout
+from mlpipeline.tabular import read_parquet
 
 
 def evaluate(
@@ -70,8 +71,8 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Evaluate the model on the test split and write every output atomically."""
     model = joblib.load(layout.model)
     card = read_json(layout.model_card)
-    test = pd.read_parquet(layout.test)
-    train_target = pd.read_parquet(layout.train, columns=[settings.data.target])[settings.data.target]
+    test = read_parquet(layout.test)
+    train_target = read_parquet(layout.train, columns=[settings.data.target])[settings.data.target]
     result = evaluate(settings, model, card, test, train_target)
     write_json(layout.metrics, result["metrics"])
     write_json(layout.baseline, result["baseline"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -72,7 +73,13 @@ def build_pipeline(estimator: Any, kinds: dict[str, str]) -> Pipeline:
     preprocess = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=not dense), categorical),
+            # float32 0/1 is exact and halves the one-hot block; stacking with the float64
+            # numeric block gives the same float64 matrix as before.
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=not dense, dtype=np.float32),
+                categorical,
+            ),
         ],
         remainder="drop",
         sparse_threshold=0.0 if dense else 0.3,

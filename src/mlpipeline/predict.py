@@ -123,7 +123,7 @@ def run(root: Path, input_path: Path, output_path: Path, stage: str | None, vers
 
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
-    predictions = predict_frame(model, card, model_ready(validated))
+    predictions = predict_frame(model, card, model_ready(validated, keep_text=[card["id_column"]]))
     with atomic_path(output_path) as tmp:
         predictions.to_csv(tmp, index=False)
     return label

@@ -1,10 +1,12 @@
-"""Read the raw CSV, turning every way a file can be unreadable into its own clear message."""
+"""Read tabular files: the raw CSV, turning every way it can be unreadable into its own clear
+message, and the Parquet splits the stages pass on."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlpipeline.errors import PipelineError
@@ -78,3 +80,22 @@ def _duplicated_header(head: bytes) -> list[str]:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
+
+
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a split written by ``validate``; its categoricals get Python-string categories.
+
+    pandas reads them back with Arrow-string categories, and turning those into a numpy array,
+    as scikit-learn's encoders do, would build a new string object for every row.
+    """
+    frame = pd.read_parquet(path, columns=columns)
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype) and isinstance(dtype.categories.dtype, pd.StringDtype):
+            frame[name] = frame[name].cat.set_categories(plain_strings(dtype.categories))
+    return frame
+
+
+def plain_strings(values: pd.Index) -> pd.Index:
+    """``values`` as an index of Python strings (object dtype)."""
+    return pd.Index(np.asarray(values, dtype=object), dtype=object)

@@ -17,6 +17,7 @@ from mlpipeline.features import positive_class, select_features
 from mlpipeline.io import atomic_path, file_sha256, read_json, write_json
 from mlpipeline.layout import Layout
 from mlpipeline.model import build_pipeline, feature_kinds, make_estimator
+from mlpipeline.tabular import read_parquet
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "pyarrow", "pandera", "dvc")
 
@@ -61,7 +62,7 @@ def library_versions() -> dict[str, str]:
 
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Train, then write the model and its card atomically."""
-    train = pd.read_parquet(layout.train)
+    train = read_parquet(layout.train)
     validation = read_json(layout.validation)
     pipeline, facts = fit(settings, train)
     with atomic_path(layout.model) as tmp:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 
 from mlpipeline import metrics as m
@@ -36,7 +38,8 @@ def _dump(model: object) -> bytes:
 def sample_split(sample_frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     from mlpipeline.validate import model_ready
 
-    frame = model_ready(sample_frame)
+    data = settings.data
+    frame = model_ready(sample_frame.copy(), keep_text=[data.target, data.id_column])
     train, test, _ = split(frame, settings.split, settings.data.target)
     return train, test
 
@@ -58,6 +61,26 @@ def test_sample_model_beats_the_baseline(settings: Settings, sample_split) -> No
 def test_training_is_byte_deterministic(settings: Settings, sample_split) -> None:
     train, _ = sample_split
     assert _dump(fit(settings, train)[0]) == _dump(fit(settings, train)[0])
+
+
+def test_categorical_and_plain_text_inputs_predict_the_same(settings: Settings, sample_split) -> None:
+    # The pipeline trains on categoricals; a caller serving the model elsewhere passes strings.
+    train, test = sample_split
+    model, facts = fit(settings, train)
+    x = test[[f["name"] for f in facts["features"]]]
+    text = {c: "str" for c in x.columns if isinstance(x[c].dtype, pd.CategoricalDtype)}
+    assert text, "the split should carry categoricals"
+    np.testing.assert_array_equal(model.predict_proba(x), model.predict_proba(x.astype(text)))
+
+
+def test_float32_one_hot_leaves_the_design_matrix_unchanged(settings: Settings, sample_split) -> None:
+    train, _ = sample_split
+    model, facts = fit(settings, train)
+    x = train[[f["name"] for f in facts["features"]]]
+    wide = clone(model[0]).set_params(categorical__dtype=np.float64).fit(x)
+    ours = model[0].transform(x)
+    assert ours.dtype == np.float64
+    np.testing.assert_array_equal(ours, wide.transform(x))
 
 
 @pytest.mark.parametrize("estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting"])
