@@ -38,7 +38,7 @@ def main() -> int:
     validated, failures, _ = contract_mod.check(frame, contract, target, figures=table)
     if failures:
         raise PipelineError(contract_mod.format_failures(failures, str(settings.data.raw)))
-    prepared = model_ready(validated)
+    prepared = model_ready(validated, keep_text=[target, settings.data.id_column])
     quality = quality_figures(prepared, target, settings.task, table["duplicate_share"])
     train, test, _ = split(sample(prepared, settings.split), settings.split, target)
     # train
