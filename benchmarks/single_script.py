@@ -22,7 +22,7 @@ from mlpipeline.io import write_json
 from mlpipeline.split import sample, split
 from mlpipeline.tabular import read_csv
 from mlpipeline.train import fit
-from mlpipeline.validate import model_ready, quality_figures
+from mlpipeline.validate import quality_figures, split_ready
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ def main() -> int:
     validated, failures, _ = contract_mod.check(frame, contract, target, figures=table)
     if failures:
         raise PipelineError(contract_mod.format_failures(failures, str(settings.data.raw)))
-    prepared = model_ready(validated, keep_text=[target, settings.data.id_column])
+    prepared = split_ready(validated, settings.data)
     quality = quality_figures(prepared, target, settings.task, table["duplicate_share"])
     train, test, _ = split(sample(prepared, settings.split), settings.split, target)
     # train

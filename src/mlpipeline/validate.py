@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mlpipeline import contract as contract_mod
-from mlpipeline.config import Settings, load_settings
+from mlpipeline.config import DataSettings, Settings, load_settings
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.io import file_md5, write_json, write_parquet
 from mlpipeline.layout import Layout
@@ -52,6 +52,12 @@ def model_ready(frame: pd.DataFrame, keep_text: Collection[str | None] = ()) -> 
     return frame
 
 
+def split_ready(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
+    """``model_ready`` as the splits store it: the target and the id stay text (a label and a
+    key, not features to encode)."""
+    return model_ready(frame, keep_text=[data.target, data.id_column])
+
+
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Validate the raw data and write the splits; raise ``PipelineError`` listing every failure."""
     data = settings.data
@@ -75,7 +81,7 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     for name in [data.id_column, settings.split.group_column, settings.split.time_column]:
         if name and name not in validated.columns:
             raise PipelineError(f"params.yaml names column '{name}', which the contract does not keep")
-    prepared = model_ready(validated, keep_text=[data.target, data.id_column])
+    prepared = split_ready(validated, data)
     train, test, policy = split(sample(prepared, settings.split), settings.split, data.target)
     write_parquet(layout.train, train)
     write_parquet(layout.test, test)

@@ -36,10 +36,9 @@ def _dump(model: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def sample_split(sample_frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from mlpipeline.validate import model_ready
+    from mlpipeline.validate import split_ready
 
-    data = settings.data
-    frame = model_ready(sample_frame.copy(), keep_text=[data.target, data.id_column])
+    frame = split_ready(sample_frame.copy(), settings.data)
     train, test, _ = split(frame, settings.split, settings.data.target)
     return train, test
 
