@@ -55,17 +55,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -m mlpipeline.plots_template --out $(PLOTS_TEMPLATE)
+	$(PY) -m mlpipeline.commands.plots_template --out $(PLOTS_TEMPLATE)
 	@touch $@
 
-# DVC's default page loads Vega from a CDN; this one inlines it (see src/mlpipeline/plots_template.py).
+# DVC's default page loads Vega from a CDN; this one inlines it (see src/mlpipeline/commands/plots_template.py).
 $(PLOTS_TEMPLATE):
-	$(PY) -m mlpipeline.plots_template --out $@
+	$(PY) -m mlpipeline.commands.plots_template --out $@
 
 repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and the gate verdict
 	$(call dvc_pull)
 	$(DVC) repro
-	@$(PY) -m mlpipeline.summary
+	@$(PY) -m mlpipeline.commands.summary
 
 test: setup ## Run the test suite
 	$(BIN)/pytest
@@ -84,11 +84,11 @@ plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (ope
 ci: setup ## What a pull request runs: pull, repro, reproducibility check, diffs, gate vs BASE
 	$(call dvc_pull,$(PULL_FLAGS))
 	$(DVC) repro
-	$(PY) -m mlpipeline.reprocheck
-	$(PY) -m mlpipeline.gate --base $(BASE)
+	$(PY) -m mlpipeline.commands.reprocheck
+	$(PY) -m mlpipeline.commands.ci_gate --base $(BASE)
 
 summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
-	@$(PY) -m mlpipeline.summary --markdown
+	@$(PY) -m mlpipeline.commands.summary --markdown
 
 push: setup ## Push data, models and DVC's run-cache to the default remote
 	$(DVC) push --run-cache
@@ -96,29 +96,29 @@ push: setup ## Push data, models and DVC's run-cache to the default remote
 retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then the gate
 	$(call dvc_pull)
 	$(DVC) exp run --force --set-param split.sample_fraction=1.0
-	@$(PY) -m mlpipeline.summary
+	@$(PY) -m mlpipeline.commands.summary
 
 use-data: setup ## Adopt your CSV: DATA=file.csv TARGET=column [TASK=classification|regression] [ID=column]
 	@test -n "$(DATA)" -a -n "$(TARGET)" || { echo "usage: make use-data DATA=file.csv TARGET=column" >&2; exit 2; }
-	$(PY) -m mlpipeline.usedata --data "$(DATA)" --target "$(TARGET)" $(if $(TASK),--task "$(TASK)",) $(if $(ID),--id "$(ID)",)
+	$(PY) -m mlpipeline.commands.usedata --data "$(DATA)" --target "$(TARGET)" $(if $(TASK),--task "$(TASK)",) $(if $(ID),--id "$(ID)",)
 
 release: setup ## Register the model at HEAD as a new version (clean tree, passing gate) [NOTES=...]
-	$(PY) -m mlpipeline.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag)
+	$(PY) -m mlpipeline.commands.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag)
 
 promote: setup ## Assign a stage to a version: VERSION=vX.Y.Z STAGE=prod|staging
 	@test -n "$(VERSION)" -a -n "$(STAGE)" || { echo "usage: make promote VERSION=vX.Y.Z STAGE=prod" >&2; exit 2; }
-	$(PY) -m mlpipeline.registry promote --version "$(VERSION)" --stage "$(STAGE)" $(push_flag)
+	$(PY) -m mlpipeline.commands.registry promote --version "$(VERSION)" --stage "$(STAGE)" $(push_flag)
 
 rollback: setup ## Give a stage back to the version that held it before: STAGE=prod
 	@test -n "$(STAGE)" || { echo "usage: make rollback STAGE=prod" >&2; exit 2; }
-	$(PY) -m mlpipeline.registry rollback --stage "$(STAGE)" $(push_flag)
+	$(PY) -m mlpipeline.commands.registry rollback --stage "$(STAGE)" $(push_flag)
 
 models: setup ## List model versions, their stages, metrics and notes
-	@$(PY) -m mlpipeline.registry models
+	@$(PY) -m mlpipeline.commands.registry models
 
 predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.Y.Z]
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod]" >&2; exit 2; }
-	$(PY) -m mlpipeline.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
+	$(PY) -m mlpipeline.commands.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
 
 bench: setup ## Benchmark: pipeline vs single script, DVC overhead, scale to millions of rows
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"

@@ -64,7 +64,7 @@ class Project:
         return self.run(str(BIN / "dvc"), *args)
 
     def stage(self, name: str) -> tuple[float, float]:
-        return self.measure(str(BIN / "python"), "-m", f"mlpipeline.{name}")
+        return self.measure(str(BIN / "python"), "-m", f"mlpipeline.stages.{name}")
 
     def script(self) -> float:
         return self.run(

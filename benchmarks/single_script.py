@@ -13,16 +13,16 @@ from pathlib import Path
 
 import joblib
 
-from mlpipeline import contract as contract_mod
-from mlpipeline import latency, rules
+from mlpipeline.adapters.files import write_json
+from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.config import load_settings
+from mlpipeline.core import contract as contract_mod
+from mlpipeline.core import latency, rules
+from mlpipeline.core.evaluation import evaluate
+from mlpipeline.core.frames import quality_figures, split_ready
+from mlpipeline.core.model import fit
+from mlpipeline.core.split import sample, split
 from mlpipeline.errors import PipelineError
-from mlpipeline.evaluate import evaluate
-from mlpipeline.io import write_json
-from mlpipeline.split import sample, split
-from mlpipeline.tabular import read_csv
-from mlpipeline.train import fit
-from mlpipeline.validate import quality_figures, split_ready
 
 
 def main() -> int:
@@ -50,7 +50,11 @@ def main() -> int:
     result = evaluate(settings, model, facts, test, train[target])
     features = [f["name"] for f in facts["features"]]
     timing = latency.measure(
-        model, test[features], settings.evaluate.latency_rows, model_path, result["batch_seconds"]
+        model,
+        test[features],
+        settings.evaluate.latency_rows,
+        model_path.stat().st_size,
+        result["batch_seconds"],
     )
     for name in ("metrics", "baseline", "slices"):
         write_json(out / f"{name}.json", result[name])

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from mlpipeline.config import load_settings, parse_settings
+from mlpipeline.core.model import make_estimator
 from mlpipeline.errors import PipelineError
-from mlpipeline.model import make_estimator
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlpipeline.io import write_parquet
-from mlpipeline.tabular import read_parquet
-from mlpipeline.validate import model_ready
+from mlpipeline.adapters.files import write_parquet
+from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.core.frames import model_ready
 
 
 def _frame() -> pd.DataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpipeline.io import atomic_path, read_json, to_json, write_json
+from mlpipeline.adapters.files import atomic_path, read_json, to_json, write_json
 
 
 def test_failed_write_keeps_previous_content(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipeline import metrics as m
+from mlpipeline.core import metrics as m
 
 
 def test_binary_metrics_by_hand() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from mlpipeline.reprocheck import differences
+from mlpipeline.commands.reprocheck import differences
 
 LOCK = {
     "stages": {
         "evaluate": {
-            "cmd": "python -m mlpipeline.evaluate",
+            "cmd": "python -m mlpipeline.stages.evaluate",
             "deps": [{"path": "models/model.joblib", "md5": "a"}],
             "params": {"params.yaml": {"evaluate": {"latency_rows": 200}}},
             "outs": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlpipeline.config import Rule
-from mlpipeline.rules import FAIL, PASS, SKIP, check_rule, flatten, verdict
+from mlpipeline.core.rules import FAIL, PASS, SKIP, check_rule, flatten, verdict
 
 CURRENT = {"f1": 0.60, "log_loss": 0.40, "latency_p95_ms": 12.0, "data.rows": 500}
 BASELINE = {"f1": 0.30, "log_loss": 0.58}

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from mlpipeline.config import SplitSettings
+from mlpipeline.core.split import sample, split
 from mlpipeline.errors import PipelineError
-from mlpipeline.split import sample, split
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipeline import contract as c
+from mlpipeline.adapters.files import file_md5
 from mlpipeline.config import Settings
+from mlpipeline.core import contract as c
 from mlpipeline.errors import PipelineError
-from mlpipeline.io import file_md5
 from mlpipeline.layout import Layout
-from mlpipeline.validate import run
+from mlpipeline.stages.validate import run
 
 Frame = pd.DataFrame
 
@@ -268,7 +268,7 @@ def test_stage_prints_no_traceback(project: Layout, root: Path, sample_frame: Fr
     shutil.copy(root / "params.yaml", project.root / "params.yaml")
     sample_frame.drop(columns=["tenure"]).to_csv(raw(project), index=False)
     done = subprocess.run(
-        [sys.executable, "-m", "mlpipeline.validate"], cwd=project.root, capture_output=True, text=True
+        [sys.executable, "-m", "mlpipeline.stages.validate"], cwd=project.root, capture_output=True, text=True
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
@@ -304,7 +304,7 @@ def test_infer_command_writes_a_contract(tmp_path: Path, root: Path, settings: S
         [
             sys.executable,
             "-m",
-            "mlpipeline.contract",
+            "mlpipeline.commands.contract",
             "infer",
             "--data",
             str(root / settings.data.raw),

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlpipeline.contract import Contract, check
+from mlpipeline.core.contract import Contract, check
 
 CONTRACT = Contract.model_validate(
     {

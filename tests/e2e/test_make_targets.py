@@ -24,7 +24,7 @@ def test_lint_passes_on_the_template(repo: Repo) -> None:
 
 
 def test_lint_fails_on_badly_formatted_code(repo: Repo) -> None:
-    path = repo.path / "src/mlpipeline/io.py"
+    path = repo.path / "src/mlpipeline/adapters/files.py"
     path.write_text(path.read_text() + "\nx=[1,\n2]\n")
     assert repo.make("lint", check=False).returncode != 0
 

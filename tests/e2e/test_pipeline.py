@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlpipeline.io import file_md5
-from mlpipeline.reprocheck import differences
+from mlpipeline.adapters.files import file_md5
+from mlpipeline.commands.reprocheck import differences
 from tests.conftest import Repo
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +56,7 @@ def test_push_and_pull_through_a_local_remote(repo: Repo, tmp_path: Path) -> Non
 )
 def test_bad_params_give_one_clear_line(repo: Repo, edit, named: str) -> None:
     repo.edit_yaml("params.yaml", edit)
-    stage = repo.python("-m", "mlpipeline.train", check=False)
+    stage = repo.python("-m", "mlpipeline.stages.train", check=False)
     assert stage.returncode == 1
     assert "Traceback" not in stage.stderr
     lines = [line for line in stage.stderr.splitlines() if line.strip()]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpipeline.io import file_md5
+from mlpipeline.adapters.files import file_md5
 from tests.conftest import VENV_BIN, Repo, tool_env
 
 pytestmark = pytest.mark.e2e

@@ -11,10 +11,10 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 
-from mlpipeline import metrics as m
 from mlpipeline.config import Settings, parse_settings
-from mlpipeline.split import split
-from mlpipeline.train import fit
+from mlpipeline.core import metrics as m
+from mlpipeline.core.model import fit
+from mlpipeline.core.split import split
 
 
 def _settings(task: str, estimator: str, target: str, hyper: dict | None = None) -> Settings:
@@ -36,7 +36,7 @@ def _dump(model: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def sample_split(sample_frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from mlpipeline.validate import split_ready
+    from mlpipeline.core.frames import split_ready
 
     frame = split_ready(sample_frame.copy(), settings.data)
     train, test, _ = split(frame, settings.split, settings.data.target)

@@ -2,12 +2,11 @@
 
 ``load_contract`` reads and validates the YAML, ``check`` runs pandera lazily so every problem
 is collected at once, ``format_failures`` prints them as one table, and ``infer_contract``
-writes a starter contract from a CSV (``python -m mlpipeline.contract infer ...``).
+writes a starter contract from a CSV (``python -m mlpipeline.commands.contract infer ...``).
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlpipeline.config import format_error, read_yaml
-from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.errors import PipelineError
 
 DType = Literal["integer", "float", "string", "boolean", "datetime"]
 PANDAS_DTYPES: dict[str, str] = {
@@ -370,7 +369,7 @@ def _plain(value: Any) -> int | float:
 def contract_yaml(contract: dict[str, Any], source: str) -> str:
     """The starter contract as commented YAML."""
     header = (
-        f"# Data contract for {source}, inferred by `python -m mlpipeline.contract infer`.\n"
+        f"# Data contract for {source}, inferred by `python -m mlpipeline.commands.contract infer`.\n"
         "# validate rejects data that breaks it. Edit it: tighten ranges, add regex, mark ids unique.\n"
         "# Column keys: dtype (integer|float|string|boolean|datetime), nullable, required, unique,\n"
         "#   min, max, allowed, regex. Table keys: min_rows, extra_columns (error|drop),\n"
@@ -379,29 +378,3 @@ def contract_yaml(contract: dict[str, Any], source: str) -> str:
     return header + yaml.safe_dump(
         contract, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
-
-
-def main() -> int:
-    """``infer``: write a starter contract for a CSV."""
-    from mlpipeline.io import write_text
-    from mlpipeline.tabular import read_csv
-
-    parser = argparse.ArgumentParser(prog="python -m mlpipeline.contract")
-    sub = parser.add_subparsers(dest="command", required=True)
-    infer = sub.add_parser("infer", help="write a starter contract inferred from a CSV")
-    infer.add_argument("--data", required=True, type=Path)
-    infer.add_argument("--target", required=True)
-    infer.add_argument("--id", dest="id_column")
-    infer.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args()
-    frame = read_csv(args.data)
-    if args.id_column and args.id_column not in frame.columns:
-        raise PipelineError(f"id column '{args.id_column}' is not a column of {args.data}")
-    contract = infer_contract(frame, args.target, args.id_column)
-    write_text(args.out, contract_yaml(contract, str(args.data)))
-    print(f"wrote {args.out}: {len(contract['columns'])} columns; review and edit it")
-    return 0
-
-
-if __name__ == "__main__":
-    run_main(main)

@@ -11,8 +11,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from mlpipeline.config import Settings
+from mlpipeline.core.features import positive_class, select_features
 from mlpipeline.errors import PipelineError
 
 ESTIMATORS: dict[tuple[str, str], str] = {
@@ -86,3 +88,30 @@ def build_pipeline(estimator: Any, kinds: dict[str, str]) -> Pipeline:
         verbose_feature_names_out=True,
     )
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
+
+
+def fit(settings: Settings, train: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
+    """Fit the pipeline; return it and the facts the card records about its features and classes."""
+    estimator = make_estimator(settings)  # first, so a bad hyperparameter fails before any work
+    features, left_out = select_features(train, settings)
+    kinds = feature_kinds(train[features])
+    pipeline = build_pipeline(estimator, kinds)
+    y = train[settings.data.target]
+    try:
+        pipeline.fit(train[features], y)
+    except InvalidParameterError as exc:
+        raise PipelineError(f"params.yaml: model.hyperparameters: {exc}") from None
+    facts: dict[str, Any] = {
+        "features": [
+            {"name": c, "kind": kinds.get(c, "unused"), "dtype": str(train[c].dtype)} for c in features
+        ],
+        "left_out": left_out,
+    }
+    if settings.task == "classification":
+        facts["classes"] = [_plain(c) for c in pipeline.classes_]
+        facts["positive_class"] = _plain(positive_class(y, settings))
+    return pipeline, facts
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mlpipeline.adapters.files import write_text
 from mlpipeline.errors import run_main
-from mlpipeline.io import write_text
 
 DEFAULT_OUT = Path(".dvc/plots_offline.html")
 # DVC's plot templates are Vega-Lite v5 specs; render them with the newest v5 vl-convert ships.
@@ -47,7 +47,7 @@ def page() -> str:
 
 def main() -> int:
     """Write the template (default: .dvc/plots_offline.html)."""
-    parser = argparse.ArgumentParser(prog="python -m mlpipeline.plots_template")
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.plots_template")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     write_text(args.out, page())

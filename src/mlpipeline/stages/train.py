@@ -8,45 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import pandas as pd
-from sklearn.utils._param_validation import InvalidParameterError
 
+from mlpipeline.adapters.files import atomic_path, file_sha256, read_json, write_json
+from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.config import Settings, load_settings
-from mlpipeline.errors import PipelineError, run_main
-from mlpipeline.features import positive_class, select_features
-from mlpipeline.io import atomic_path, file_sha256, read_json, write_json
+from mlpipeline.core.model import fit
+from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
-from mlpipeline.model import build_pipeline, feature_kinds, make_estimator
-from mlpipeline.tabular import read_parquet
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "pyarrow", "pandera", "dvc")
-
-
-def fit(settings: Settings, train: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
-    """Fit the pipeline; return it and the facts the card records about its features and classes."""
-    estimator = make_estimator(settings)  # first, so a bad hyperparameter fails before any work
-    features, left_out = select_features(train, settings)
-    kinds = feature_kinds(train[features])
-    pipeline = build_pipeline(estimator, kinds)
-    y = train[settings.data.target]
-    try:
-        pipeline.fit(train[features], y)
-    except InvalidParameterError as exc:
-        raise PipelineError(f"params.yaml: model.hyperparameters: {exc}") from None
-    facts: dict[str, Any] = {
-        "features": [
-            {"name": c, "kind": kinds.get(c, "unused"), "dtype": str(train[c].dtype)} for c in features
-        ],
-        "left_out": left_out,
-    }
-    if settings.task == "classification":
-        facts["classes"] = [_plain(c) for c in pipeline.classes_]
-        facts["positive_class"] = _plain(positive_class(y, settings))
-    return pipeline, facts
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def library_versions() -> dict[str, str]:

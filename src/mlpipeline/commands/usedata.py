@@ -19,12 +19,12 @@ import pandas as pd
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mlpipeline import tools
+from mlpipeline.adapters import processes
+from mlpipeline.adapters.files import write_text
+from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.config import load_settings, parse_settings
-from mlpipeline.contract import contract_yaml, infer_contract
+from mlpipeline.core.contract import contract_yaml, infer_contract
 from mlpipeline.errors import PipelineError, run_main
-from mlpipeline.io import write_text
-from mlpipeline.tabular import read_csv
 
 MAX_CLASSES = 20
 
@@ -248,13 +248,13 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
     old_raw = root / settings.data.raw
     if old_raw.resolve() != (root / raw_rel).resolve():
         if Path(f"{old_raw}.dvc").exists():
-            tools.output(root, "dvc", "remove", f"{settings.data.raw}.dvc")
+            processes.output(root, "dvc", "remove", f"{settings.data.raw}.dvc")
         old_raw.unlink(missing_ok=True)
     target_path = root / raw_rel
     if source.resolve() != target_path.resolve():
         target_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target_path)
-    tools.output(root, "dvc", "add", "-q", raw_rel)
+    processes.output(root, "dvc", "add", "-q", raw_rel)
     write_text(root / contract_rel, contract_text)
     write_text(root / "params.yaml", params_text)
     write_text(root / "dvc.yaml", dvc_text)
@@ -266,7 +266,7 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
 
 def main(argv: list[str] | None = None) -> int:
     """``--data file.csv --target column [--task ...] [--id column]``."""
-    parser = argparse.ArgumentParser(prog="python -m mlpipeline.usedata")
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.usedata")
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--target", required=True)
     parser.add_argument("--task", choices=["classification", "regression"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from mlpipeline.core.frames import plain_strings
 from mlpipeline.errors import PipelineError
 
 _SNIFF_BYTES = 64 * 1024
@@ -94,8 +94,3 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
         if isinstance(dtype, pd.CategoricalDtype) and isinstance(dtype.categories.dtype, pd.StringDtype):
             frame[name] = frame[name].cat.set_categories(plain_strings(dtype.categories))
     return frame
-
-
-def plain_strings(values: pd.Index) -> pd.Index:
-    """``values`` as an index of Python strings (object dtype)."""
-    return pd.Index(np.asarray(values, dtype=object), dtype=object)

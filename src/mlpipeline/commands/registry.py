@@ -9,120 +9,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpipeline import tools
+from mlpipeline.adapters import gto
+from mlpipeline.adapters.files import file_md5
+from mlpipeline.adapters.gitref import locked_md5
 from mlpipeline.config import Settings, load_settings
+from mlpipeline.core import versions as versions_mod
+from mlpipeline.core.report import card_markdown, text_table
+from mlpipeline.core.versions import ARTIFACT, Version, card_message, holders, next_version, semver
 from mlpipeline.errors import PipelineError, run_main
-from mlpipeline.gitref import locked_md5
-from mlpipeline.io import file_md5
 from mlpipeline.layout import Layout
-
-ARTIFACT = "model"
-CARD_START = "```json model-card"
-VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
-
-
-def git(root: Path, *args: str, check: bool = True) -> str:
-    """git's output in ``root``; with ``check=False`` a failure gives empty output."""
-    return tools.output(root, "git", *args) if check else tools.run(root, "git", *args).stdout
-
-
-def gto(root: Path, *args: str) -> str:
-    """GTO's output in ``root``; its refusals become clear errors."""
-    return tools.output(root, "gto", *args)
-
-
-# ---- reading the registry -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Version:
-    """A registered model version and its card."""
-
-    name: str
-    commit: str
-    card: dict[str, Any] | None
-    created: str
-
-
-def parse_card(message: str) -> dict[str, Any] | None:
-    """The JSON card inside a release tag's message, or None if the tag has none."""
-    start = message.find(CARD_START)
-    if start < 0:
-        return None
-    body = message[start + len(CARD_START) :]
-    end = body.find("```")
-    try:
-        return json.loads(body[:end] if end >= 0 else body)
-    except json.JSONDecodeError:
-        return None
-
-
-def versions(root: Path) -> list[Version]:
-    """Registered versions, oldest first by semantic version."""
-    fmt = "%(refname:short)%00%(*objectname)%00%(objectname)%00%(creatordate:iso-strict)%00%(contents)%01"
-    out = git(root, "for-each-ref", f"refs/tags/{ARTIFACT}@v*", f"--format={fmt}")
-    found = []
-    for record in filter(None, (r.strip("\n") for r in out.split("\x01"))):
-        name, peeled, target, created, message = record.split("\x00", 4)
-        version = name.split("@", 1)[1]
-        if VERSION_RE.match(version):
-            found.append(Version(version, peeled or target, parse_card(message), created))
-    return sorted(found, key=lambda v: semver(v.name))
-
-
-def semver(version: str) -> tuple[int, int, int]:
-    """(major, minor, patch) of 'vX.Y.Z'."""
-    match = VERSION_RE.match(version)
-    if not match:
-        raise PipelineError(f"version '{version}' is not of the form vMAJOR.MINOR.PATCH, e.g. v1.2.0")
-    return int(match[1]), int(match[2]), int(match[3])
 
 
 def find_version(root: Path, name: str) -> Version:
     """The registered version ``name``, or a clear error listing the ones there are."""
-    known = versions(root)
-    for v in known:
-        if v.name == name:
-            return v
-    listed = ", ".join(v.name for v in known) or "none yet (make release)"
-    raise PipelineError(f"version '{name}' is not registered; versions: {listed}")
-
-
-def stage_events(root: Path) -> list[tuple[int, str, str, str]]:
-    """(counter, event, version, stage) of every stage assignment and unassignment, in order."""
-    if not versions(root):
-        return []
-    history = json.loads(gto(root, "history", ARTIFACT, "--json") or "[]")
-    events = []
-    for e in history:
-        if e.get("event") in ("assignment", "unassignment") and e.get("stage"):
-            counter = int(re.search(r"#(\d+)$", e["ref"])[1])
-            events.append((counter, e["event"], e["version"], e["stage"]))
-    return sorted(events)
-
-
-def holders(events: list[tuple[int, str, str, str]], stage: str) -> list[str]:
-    """Versions that held ``stage``, most recent first, skipping assignments later withdrawn."""
-    withdrawn: dict[str, int] = {}
-    for n, event, version, s in events:
-        if s == stage and event == "unassignment":
-            withdrawn[version] = n
-    out: list[str] = []
-    for n, event, version, s in reversed(events):
-        if s != stage or event != "assignment" or withdrawn.get(version, -1) > n or version in out:
-            continue
-        out.append(version)
-    return out
+    return versions_mod.find(gto.versions(root), name)
 
 
 def stage_of(root: Path, stage: str) -> str | None:
     """The version that holds ``stage`` now."""
-    found = holders(stage_events(root), stage)
+    found = holders(gto.stage_events(root), stage)
     return found[0] if found else None
 
 
@@ -131,13 +39,13 @@ def stage_of(root: Path, stage: str) -> str | None:
 
 def committed_json(root: Path, path: Path) -> dict[str, Any] | None:
     """A JSON file as committed at HEAD."""
-    text = git(root, "show", f"HEAD:{path.as_posix()}", check=False)
+    text = gto.git(root, "show", f"HEAD:{path.as_posix()}", check=False)
     return json.loads(text) if text else None
 
 
 def release_checks(root: Path, layout: Layout) -> tuple[dict[str, Any], dict[str, Any]]:
     """Refuse a release from a dirty tree, a failed gate or stale outputs; return card and gate."""
-    dirty = [line for line in git(root, "status", "--porcelain").splitlines() if line.strip()]
+    dirty = [line for line in gto.git(root, "status", "--porcelain").splitlines() if line.strip()]
     if dirty:
         files = ", ".join(line[3:] for line in dirty[:5])  # porcelain: 2 status columns, a space
         raise PipelineError(f"the working tree is not clean ({files}); commit or stash first, then release")
@@ -172,7 +80,7 @@ def build_card(
     return {
         "artifact": ARTIFACT,
         "version": version,
-        "training_commit": git(root, "rev-parse", "HEAD").strip(),
+        "training_commit": gto.git(root, "rev-parse", "HEAD").strip(),
         "description": settings.registry.description,
         "owner": settings.registry.owner,
         "notes": notes,
@@ -184,56 +92,12 @@ def build_card(
     }
 
 
-def card_markdown(card: dict[str, Any]) -> str:
-    """The card a person reads."""
-    metrics, baseline = card.get("metrics") or {}, card.get("baseline") or {}
-    rows = [
-        f"| {k} | {v:.4f} | {baseline.get(k) if baseline.get(k) is not None else '–'} |"
-        for k, v in metrics.items()
-        if isinstance(v, float)
-    ]
-    gaps = ", ".join(
-        f"{k} {g['value']} ({g['column']})" for k, g in sorted(card.get("slice_gaps", {}).items())
-    )
-    split = card["split"]
-    predicts = f"`{card['target']}` ({card['task']}"
-    predicts += f", positive class {card['positive_class']})" if card.get("positive_class") else ")"
-    lines = [
-        f"# {card['artifact']} {card['version']}",
-        "",
-        f"Predicts {predicts}. {card.get('description') or ''}".rstrip(),
-        f"Owner: {card.get('owner') or '–'}. Notes: {card.get('notes') or '–'}",
-        "",
-        f"- Trained at commit `{card['training_commit']}` with {card['estimator']} {card['hyperparameters']}",
-        f"- Data: `{card['data']['source']}` (md5 {card['data']['raw_md5']}); {split['policy']} split, seed"
-        f" {split['seed']}: {split['rows_train']} train / {split['rows_test']} test rows",
-        f"- Features: {len(card['features'])}; left out: {', '.join(card.get('left_out', {}))}",
-        f"- Model file sha256 `{card['model_sha256']}`",
-        f"- Gate: {'passed' if card['gate']['passed'] else 'FAILED'} ({card['gate']['rules']} rules)",
-        "",
-        "| metric | model | baseline |",
-        "|---|---|---|",
-        *rows,
-        "",
-        f"Largest gaps between slices: {gaps or '–'}",
-    ]
-    return "\n".join(lines)
-
-
-def next_version(known: list[Version]) -> str:
-    """The next minor version, or v1.0.0 for the first."""
-    if not known:
-        return "v1.0.0"
-    major, minor, _ = semver(known[-1].name)
-    return f"v{major}.{minor + 1}.0"
-
-
 def release(root: Path, notes: str = "", version: str | None = None, push: bool = False) -> str | None:
     """Register the model at HEAD as a new version; None when it equals the latest version's."""
     layout = Layout(root)
     settings = load_settings(layout.params)
     card, gate = release_checks(root, layout)
-    known = versions(root)
+    known = gto.versions(root)
     latest = known[-1] if known else None
     if latest and latest.card and latest.card.get("model_sha256") == card["model_sha256"] and version is None:
         print(f"release: the model at HEAD is {latest.name}'s (same sha256); nothing to release")
@@ -243,18 +107,7 @@ def release(root: Path, notes: str = "", version: str | None = None, push: bool 
     if any(v.name == version for v in known):
         raise PipelineError(f"version {version} is already registered; choose another VERSION")
     full = build_card(settings, layout, card, gate, version, notes or settings.registry.notes)
-    message = card_markdown(full) + f"\n\n{CARD_START}\n{json.dumps(full, indent=1, sort_keys=True)}\n```\n"
-    gto(
-        root,
-        "register",
-        ARTIFACT,
-        "HEAD",
-        "--version",
-        version,
-        "--message",
-        message,
-        *(["--push"] if push else []),
-    )
+    gto.register(root, version, card_message(card_markdown(full), full), push)
     print(f"release: registered {ARTIFACT} {version} at {full['training_commit'][:10]}")
     return version
 
@@ -271,44 +124,32 @@ def promote(root: Path, version: str, stage: str, push: bool = False) -> None:
     if stage_of(root, stage) == version:
         print(f"promote: {version} already holds {stage}")
         return
-    # --force: GTO refuses to re-assign a version that held the stage once before.
-    gto(
-        root,
-        "assign",
-        ARTIFACT,
-        "--version",
-        version,
-        "--stage",
-        stage,
-        "--force",
-        *(["--push"] if push else []),
-    )
+    gto.assign(root, version, stage, push)
     print(f"promote: {ARTIFACT} {version} → {stage}")
 
 
 def rollback(root: Path, stage: str, push: bool = False) -> str:
     """Give ``stage`` back to the version that held it before the current one."""
-    previous = holders(stage_events(root), stage)
+    previous = holders(gto.stage_events(root), stage)
     if not previous:
         raise PipelineError(f"no version holds '{stage}'; nothing to roll back")
     if len(previous) < 2:
         raise PipelineError(f"{previous[0]} is the only version that held '{stage}'; nothing to roll back to")
     current, earlier = previous[0], previous[1]
-    extra = ["--push"] if push else []
-    gto(root, "assign", ARTIFACT, "--version", earlier, "--stage", stage, "--force", *extra)
+    gto.assign(root, earlier, stage, push)
     # GTO can list every version ever assigned to a stage (e.g. `gto show --vs -1`, or sorted by
     # semver, where the newer version would still win): withdraw the current one explicitly.
-    gto(root, "deprecate", ARTIFACT, current, stage, *extra)
+    gto.withdraw(root, current, stage, push)
     print(f"rollback: {stage} is {earlier} again (was {current})")
     return earlier
 
 
 def table(root: Path) -> str:
     """Versions, stages, headline metrics and notes."""
-    known = versions(root)
+    known = gto.versions(root)
     if not known:
         return "no model versions yet: `make release` registers the model at HEAD"
-    events = stage_events(root)
+    events = gto.stage_events(root)
     stages_by_version: dict[str, list[str]] = {}
     for stage in sorted({e[3] for e in events}):
         current = holders(events, stage)
@@ -333,15 +174,12 @@ def table(root: Path) -> str:
                 (card.get("notes") or "")[:50],
             ]
         )
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
-    )
+    return text_table(header, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     """release | promote | rollback | models | card."""
-    parser = argparse.ArgumentParser(prog="python -m mlpipeline.registry")
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.registry")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="register the model at HEAD as a new version")
     p.add_argument("--notes", default="")

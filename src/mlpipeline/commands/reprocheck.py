@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
+from mlpipeline.adapters.gitref import show
 from mlpipeline.errors import PipelineError, run_main
-from mlpipeline.gitref import show
 
 LOCK = "dvc.lock"
 

@@ -13,18 +13,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import joblib
-import numpy as np
-import pandas as pd
 import yaml
 
-from mlpipeline import contract as contract_mod
-from mlpipeline import registry
+from mlpipeline.adapters.files import atomic_path, read_json
+from mlpipeline.adapters.gitref import show
+from mlpipeline.adapters.modelstore import load_verified, model_file
+from mlpipeline.adapters.tabular import read_csv
+from mlpipeline.commands import registry
+from mlpipeline.core import contract as contract_mod
+from mlpipeline.core.frames import model_ready
+from mlpipeline.core.prediction import predict_frame
 from mlpipeline.errors import PipelineError, run_main
-from mlpipeline.gitref import locked_md5
-from mlpipeline.io import atomic_path, file_md5, file_sha256, read_json
 from mlpipeline.layout import Layout
-from mlpipeline.tabular import read_csv
 
 
 def resolve(root: Path, stage: str | None, version: str | None) -> tuple[str, str | None, dict[str, Any]]:
@@ -46,64 +46,16 @@ def resolve(root: Path, stage: str | None, version: str | None) -> tuple[str, st
     return "workspace model", None, read_json(layout.model_card)
 
 
-def model_file(root: Path, commit: str | None, scratch: Path) -> Path:
-    """The model file of ``commit``: the workspace's if it is the same, else restored by DVC."""
-    layout = Layout(root)
-    rel = layout.model.relative_to(root).as_posix()
-    if commit is None:
-        return layout.model
-    md5 = locked_md5(root, commit, rel)
-    if md5 is not None and layout.model.exists() and file_md5(layout.model) == md5:
-        return layout.model
-    import dvc.api
-    from dvc.exceptions import DvcException
-
-    target = scratch / "model.joblib"
-    try:
-        with dvc.api.open(rel, repo=str(root), rev=commit, mode="rb") as src:
-            target.write_bytes(src.read())
-    except (DvcException, FileNotFoundError) as exc:
-        raise PipelineError(
-            f"cannot restore {rel} of commit {commit[:10]}: not in the DVC cache or remote ({exc});"
-            " `dvc push` it from where it was trained"
-        ) from None
-    return target
-
-
-def load_verified(path: Path, card: dict[str, Any]) -> Any:
-    """Unpickle ``path`` only if its SHA-256 is the one the model card recorded."""
-    actual = file_sha256(path)
-    if actual != card["model_sha256"]:
-        raise PipelineError(
-            f"{path}: SHA-256 {actual[:16]}… does not match the model card ({card['model_sha256'][:16]}…);"
-            " refusing to load a file that is not the released model"
-        )
-    return joblib.load(path)
-
-
 def serving_contract(root: Path, commit: str | None, card: dict[str, Any]) -> contract_mod.Contract:
     """The data contract the model was trained under."""
     if commit is None:
         return contract_mod.load_contract(root / card["contract"])
-    text = registry.git(root, "show", f"{commit}:{card['contract']}")
+    text = show(root, commit, card["contract"])
+    if text is None:
+        raise PipelineError(
+            f"{card['contract']} is not committed at {commit[:10]}; the model has no contract"
+        )
     return contract_mod.Contract.model_validate(yaml.safe_load(text))
-
-
-def predict_frame(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities), beside the ids."""
-    features = [f["name"] for f in card["features"]]
-    out = pd.DataFrame(index=frame.index)
-    if card.get("id_column") and card["id_column"] in frame.columns:
-        out[card["id_column"]] = frame[card["id_column"]]
-    x = frame[features]
-    if card["task"] == "classification":
-        proba = model.predict_proba(x)
-        out["prediction"] = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
-        for i, cls in enumerate(model.classes_):
-            out[f"proba_{cls}"] = proba[:, i].round(6)
-    else:
-        out["prediction"] = model.predict(x).round(6)
-    return out
 
 
 def run(root: Path, input_path: Path, output_path: Path, stage: str | None, version: str | None) -> str:
@@ -119,8 +71,6 @@ def run(root: Path, input_path: Path, output_path: Path, stage: str | None, vers
                 "nothing downstream ran", "no predictions written"
             )
         )
-    from mlpipeline.validate import model_ready
-
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
     predictions = predict_frame(model, card, model_ready(validated, keep_text=[card["id_column"]]))
@@ -131,7 +81,7 @@ def run(root: Path, input_path: Path, output_path: Path, stage: str | None, vers
 
 def main(argv: list[str] | None = None) -> int:
     """``--input in.csv --output out.csv [--stage S | --version V]``."""
-    parser = argparse.ArgumentParser(prog="python -m mlpipeline.predict")
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.predict")
     parser.add_argument("--input", required=True, type=Path)
     parser.add_argument("--output", required=True, type=Path)
     parser.add_argument("--stage")

@@ -8,18 +8,18 @@ from typing import Any
 
 import yaml
 
-from mlpipeline import tools
+from mlpipeline.adapters import processes
 from mlpipeline.errors import PipelineError
 
 
 def ref_exists(root: Path, ref: str) -> bool:
     """True when ``ref`` names a commit in this repository."""
-    return tools.run(root, "git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
+    return processes.run(root, "git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
 
 
 def show(root: Path, ref: str, path: str) -> str | None:
     """The text of ``path`` as committed at ``ref``, or None when it is not there."""
-    shown = tools.run(root, "git", "show", f"{ref}:{path}")
+    shown = processes.run(root, "git", "show", f"{ref}:{path}")
     return shown.stdout if shown.returncode == 0 else None
 
 

@@ -1,0 +1,58 @@
+"""Stage ``evaluate``: quality, dummy baseline, slices, plots, and latency of the trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from mlpipeline.adapters.files import read_json, write_json
+from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.config import Settings, load_settings
+from mlpipeline.core import latency
+from mlpipeline.core.evaluation import evaluate
+from mlpipeline.errors import run_main
+from mlpipeline.layout import Layout
+
+
+def run(settings: Settings, layout: Layout) -> dict[str, Any]:
+    """Evaluate the model on the test split and write every output atomically."""
+    model = joblib.load(layout.model)
+    card = read_json(layout.model_card)
+    test = read_parquet(layout.test)
+    train_target = read_parquet(layout.train, columns=[settings.data.target])[settings.data.target]
+    result = evaluate(settings, model, card, test, train_target)
+    write_json(layout.metrics, result["metrics"])
+    write_json(layout.baseline, result["baseline"])
+    write_json(layout.slices, result["slices"])
+    for name, records in result["plots"].items():
+        write_json(layout.plots / f"{name}.json", records)
+    features = [f["name"] for f in card["features"]]
+    timing = latency.measure(
+        model,
+        test[features],
+        settings.evaluate.latency_rows,
+        layout.model.stat().st_size,
+        result["batch_seconds"],
+    )
+    write_json(layout.latency, timing)
+    result["latency"] = timing
+    return result
+
+
+def main() -> int:
+    """Run the stage from the project root."""
+    layout = Layout(Path())
+    result = run(load_settings(layout.params), layout)
+    shown = ", ".join(f"{k}={v}" for k, v in result["metrics"].items() if v is not None and k != "rows_test")
+    print(f"evaluate: {shown}")
+    print(
+        f"evaluate: latency p95 {result['latency']['latency_p95_ms']} ms,"
+        f" {result['latency']['throughput_rows_per_s']:.0f} rows/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
