@@ -40,7 +40,8 @@ def main() -> int:
         raise PipelineError(contract_mod.format_failures(failures, str(settings.data.raw)))
     prepared = split_ready(validated, settings.data)
     quality = quality_figures(prepared, target, settings.task, table["duplicate_share"])
-    train, test, _ = split(sample(prepared, settings.split), settings.split, target)
+    ident = settings.data.id_column
+    train, test, _ = split(sample(prepared, settings.split, ident), settings.split, target, ident)
     # train
     model, facts = fit(settings, train)
     model_path = out / "model.joblib"

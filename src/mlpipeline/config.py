@@ -108,6 +108,8 @@ class Rule(_Strict):
     max: float | None = None
     beat_baseline_by: float | None = None
     max_regression: float | None = Field(None, ge=0)
+    # A regression beyond the tolerance whose interval still includes no change: warn or fail.
+    on_inconclusive: Literal["warn", "fail"] = "warn"
 
     @model_validator(mode="after")
     def _one_bound(self) -> Rule:
@@ -119,6 +121,8 @@ class Rule(_Strict):
                 "a rule needs exactly one of min, max, beat_baseline_by, max_regression"
                 f" (got {', '.join(kinds) or 'none'})"
             )
+        if self.on_inconclusive == "fail" and kinds[0] != "max_regression":
+            raise ValueError("on_inconclusive: applies to max_regression rules only")
         known = catalog.all_figures().get(self.metric)
         if known and known.unit_range and kinds[0] in ("min", "max") and not 0 <= self.bound <= 1:
             raise ValueError(f"{kinds[0]}: {self.bound} is outside 0..1, the range of {self.metric}")

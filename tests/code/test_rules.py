@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from mlpipeline.config import Rule
-from mlpipeline.core.rules import FAIL, PASS, SKIP, check_rule, flatten, verdict
+from mlpipeline.core.rules import (
+    FAIL,
+    PASS,
+    SKIP,
+    WARN,
+    Evidence,
+    check_rule,
+    flatten,
+    unpaired_evidence,
+    verdict,
+)
 
 CURRENT = {"f1": 0.60, "log_loss": 0.40, "latency_p95_ms": 12.0, "data.rows": 500}
 BASELINE = {"f1": 0.30, "log_loss": 0.58}
@@ -84,3 +94,66 @@ def test_verdict_ignores_skips() -> None:
     skipped = check_rule(Rule(metric="f1", max_regression=0.1), "classification", CURRENT, BASELINE, None)
     failed = check_rule(Rule(metric="f1", min=0.9), "classification", CURRENT, BASELINE, None)
     assert verdict([passed, skipped]) and not verdict([passed, skipped, failed])
+
+
+def paired(value: float, base: float, low: float, high: float) -> dict[str, Evidence]:
+    return {
+        "f1": Evidence(value, base, low, high, "paired"),
+        "log_loss": Evidence(value, base, low, high, "paired"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "evidence", "expected"),
+    [
+        # higher is better: 0.05 worse, and the whole interval is below zero → fail
+        ({"metric": "f1", "max_regression": 0.02}, paired(0.55, 0.60, -0.08, -0.02), FAIL),
+        # 0.05 worse, but the interval includes no change → inconclusive, a warning by default
+        ({"metric": "f1", "max_regression": 0.02}, paired(0.55, 0.60, -0.10, 0.01), WARN),
+        (
+            {"metric": "f1", "max_regression": 0.02, "on_inconclusive": "fail"},
+            paired(0.55, 0.60, -0.1, 0.01),
+            FAIL,
+        ),
+        # within the tolerance passes, whatever the interval says
+        ({"metric": "f1", "max_regression": 0.02}, paired(0.59, 0.60, -0.02, -0.001), PASS),
+        # lower is better: log loss up 0.1 with the interval above zero → fail; straddling → warn
+        ({"metric": "log_loss", "max_regression": 0.02}, paired(0.50, 0.40, 0.05, 0.15), FAIL),
+        ({"metric": "log_loss", "max_regression": 0.02}, paired(0.50, 0.40, -0.01, 0.2), WARN),
+    ],
+)
+def test_regression_rules_judge_the_paired_interval(rule: dict, evidence: dict, expected: str) -> None:
+    out = check_rule(Rule(**rule), "classification", CURRENT, BASELINE, {"f1": 0.0}, evidence=evidence)
+    assert out.status == expected
+    assert out.comparison == "paired" and out.value == evidence[rule["metric"]].value
+    assert out.delta == pytest.approx(evidence[rule["metric"]].value - evidence[rule["metric"]].base_value)
+
+
+def test_a_warning_does_not_fail_the_verdict() -> None:
+    warned = check_rule(
+        Rule(metric="f1", max_regression=0.02),
+        "classification",
+        CURRENT,
+        BASELINE,
+        {},
+        evidence=paired(0.5, 0.6, -0.2, 0.1),
+    )
+    assert warned.status == WARN and verdict([warned])
+
+
+def test_unpaired_interval_widens_the_branchs_own_by_sqrt2() -> None:
+    ev = unpaired_evidence(0.55, 0.60, (0.50, 0.60))
+    assert ev.comparison == "unpaired"
+    assert ev.delta_low == pytest.approx(-0.05 - 0.05 * 2**0.5, abs=1e-6) and ev.delta_high == pytest.approx(
+        -0.05 + 0.05 * 2**0.5, abs=1e-6
+    )
+    out = check_rule(
+        Rule(metric="f1", max_regression=0.02), "classification", {"f1": 0.55}, BASELINE, {"f1": 0.60},
+        intervals={"f1": (0.50, 0.60)},
+    )  # fmt: skip
+    assert out.status == WARN and out.comparison == "unpaired"
+
+
+def test_on_inconclusive_is_refused_on_other_rules() -> None:
+    with pytest.raises(ValueError, match="max_regression rules only"):
+        Rule(metric="f1", min=0.5, on_inconclusive="fail")

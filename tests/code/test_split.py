@@ -1,4 +1,4 @@
-"""Split policies: seeded, disjoint, and faithful to their promise."""
+"""Split policies: seeded, disjoint, faithful to their promise, and stable as data grows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mlpipeline.config import SplitSettings
-from mlpipeline.core.split import sample, split
+from mlpipeline.core.split import sample, split, uniform
 from mlpipeline.errors import PipelineError
 
 
@@ -17,33 +17,74 @@ def frame() -> pd.DataFrame:
     n = 1000
     return pd.DataFrame(
         {
-            "id": np.arange(n),
+            "id": [f"c{i:05d}" for i in range(n)],
             "customer": rng.integers(0, 120, n),
             "day": pd.date_range("2024-01-01", periods=n, freq="h").astype(str),
+            "x": rng.normal(size=n),
             "y": np.where(rng.random(n) < 0.1, "yes", "no"),
         }
     )
 
 
+def _more_rows(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    extra = frame.sample(n, random_state=seed, replace=True).reset_index(drop=True)
+    extra["id"] = [f"new{seed}-{i}" for i in range(n)]
+    extra["x"] = rng.normal(size=n)
+    return extra
+
+
 def test_stratified_keeps_class_shares_and_is_seeded(frame: pd.DataFrame) -> None:
     settings = SplitSettings(policy="stratified", test_size=0.25, seed=3)
-    train, test, policy = split(frame, settings, "y")
+    train, test, policy = split(frame, settings, "y", "id")
     assert len(train) + len(test) == len(frame)
     assert set(train["id"]).isdisjoint(test["id"])
+    assert abs(len(test) / len(frame) - 0.25) < 0.04
     share = (frame["y"] == "yes").mean()
-    assert abs((test["y"] == "yes").mean() - share) < 0.01
-    again = split(frame, settings, "y")[1]
+    assert abs((test["y"] == "yes").mean() - share) < 0.04
+    again = split(frame, settings, "y", "id")[1]
     assert test["id"].tolist() == again["id"].tolist()
-    other = split(frame, SplitSettings(policy="stratified", test_size=0.25, seed=4), "y")[1]
+    other = split(frame, SplitSettings(policy="stratified", test_size=0.25, seed=4), "y", "id")[1]
     assert test["id"].tolist() != other["id"].tolist()
     assert policy["rows_test"] == len(test) and policy["seed"] == 3
+    assert policy["assignment"] == "seeded hash of id"
 
 
-def test_group_split_never_shares_a_group(frame: pd.DataFrame) -> None:
+@pytest.mark.parametrize("policy", ["stratified", "random"])
+@pytest.mark.parametrize("id_column", ["id", None])
+def test_appending_or_reordering_rows_never_moves_an_existing_row(
+    frame: pd.DataFrame, policy: str, id_column: str | None
+) -> None:
+    settings = SplitSettings(policy=policy, test_size=0.2, seed=42)
+    before = set(split(frame, settings, "y", id_column)[1]["id"])
+    grown = pd.concat([frame, _more_rows(frame, 500, 1)]).sample(frac=1, random_state=7)
+    after = split(grown.reset_index(drop=True), settings, "y", id_column)[1]
+    assert set(after["id"]) & set(frame["id"]) == before
+
+
+def test_a_rare_class_gets_rows_on_both_sides(frame: pd.DataFrame) -> None:
+    frame.loc[:2, "y"] = "rare"  # three rows: the hash alone may put them all on one side
+    for seed in range(20):
+        train, test, _ = split(frame, SplitSettings(test_size=0.2, seed=seed), "y", "id")
+        assert (train["y"] == "rare").any() and (test["y"] == "rare").any()
+
+
+def test_uniform_is_uniform_and_seed_dependent() -> None:
+    keys = np.arange(100_000, dtype=np.uint64)
+    u = uniform(keys, 1)
+    assert u.min() >= 0 and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.01 and abs((u < 0.2).mean() - 0.2) < 0.01
+    assert np.corrcoef(u, uniform(keys, 2))[0, 1] < 0.02
+
+
+def test_group_split_never_shares_a_group_and_is_stable(frame: pd.DataFrame) -> None:
     settings = SplitSettings(policy="group", group_column="customer", test_size=0.2, seed=1)
-    train, test, _ = split(frame, settings, "y")
+    train, test, _ = split(frame, settings, "y", "id")
     assert set(train["customer"]).isdisjoint(test["customer"])
-    assert 0.15 < len(test) / len(frame) < 0.3
+    assert 0.1 < len(test) / len(frame) < 0.3
+    grown = pd.concat([frame, _more_rows(frame, 300, 2)], ignore_index=True)
+    after = split(grown, settings, "y", "id")[1]
+    assert set(after["customer"]) == set(test["customer"])
 
 
 def test_time_split_tests_on_the_latest_rows(frame: pd.DataFrame) -> None:
@@ -58,7 +99,9 @@ def test_time_split_rejects_unparseable_dates(frame: pd.DataFrame) -> None:
         split(frame, SplitSettings(policy="time", time_column="day"), "y")
 
 
-def test_sample_fraction_is_seeded(frame: pd.DataFrame) -> None:
+def test_sample_fraction_is_seeded_and_stable(frame: pd.DataFrame) -> None:
     settings = SplitSettings(sample_fraction=0.1, seed=5)
-    a, b = sample(frame, settings), sample(frame, settings)
-    assert len(a) == 100 and a["id"].tolist() == b["id"].tolist()
+    a, b = sample(frame, settings, "id"), sample(frame, settings, "id")
+    assert 60 < len(a) < 140 and a["id"].tolist() == b["id"].tolist()
+    grown = pd.concat([frame, _more_rows(frame, 500, 3)], ignore_index=True)
+    assert set(sample(grown, settings, "id")["id"]) & set(frame["id"]) == set(a["id"])

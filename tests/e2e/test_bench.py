@@ -29,3 +29,15 @@ def test_bench_prints_every_figure_with_its_target(repo: Repo, tmp_path: Path) -
     assert figures["scale"][0]["rows"] == 20000
     assert set(figures["scale"][0]["stages"]) == {"validate", "train", "evaluate", "gate"}
     assert "targets:" in done.stdout and "pipeline / single script (sample)" in done.stdout
+
+
+def test_gate_bench_catches_every_regression_of_its_catalogue(repo: Repo, tmp_path: Path) -> None:
+    out = tmp_path / "gate.json"
+    args = ["--models", "3", "--split-seeds", "3", "--resamples", "200", "--reps", "1", "--out", str(out)]
+    done = repo.python("benchmarks/gate.py", *args)  # exits 1 when a regression is missed
+    figures = json.loads(out.read_text())
+    assert len(figures["detection"]) == 5 and all(d["caught"] and d["broken"] for d in figures["detection"])
+    assert figures["seed_only_models"]["pairs"] == 6 and figures["split_seeds"]["pairs"] == 6
+    assert 0 <= figures["seed_only_models"]["paired_gate_fails"] <= 1
+    assert figures["cost"]["make_ci_over_status"] > 1
+    assert "vs base" in done.stdout and "caught" in done.stdout

@@ -45,7 +45,12 @@ def test_push_sends_outputs_and_run_cache(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_retrain_uses_every_row_despite_the_smoke_fraction(repo: Repo) -> None:
-    repo.edit_yaml("params.yaml", lambda p: p["split"].update(sample_fraction=0.5))
+    def smoke(params: dict) -> None:
+        params["split"]["sample_fraction"] = 0.5
+        # A half sample's model may miss the sample's absolute floors; this test is about rows.
+        params["gate"]["rules"] = [r for r in params["gate"]["rules"] if "min" not in r]
+
+    repo.edit_yaml("params.yaml", smoke)
     repo.dvc("repro", "-q")
     smoke = json.loads((repo.path / "metrics/validation.json").read_text())["split"]
     repo.commit("smoke: train on half")

@@ -85,6 +85,13 @@ def test_model_card_answers_what_is_this(repo: Repo) -> None:
     assert card["data"]["raw_md5"] and card["data"]["train_md5"] and card["data"]["test_md5"]
     assert card["split"]["policy"] == "stratified" and card["hyperparameters"]["C"] == 1.0
     assert card["metrics"]["f1"] > 0.5 and card["gate"]["passed"] is True
+    # Every rule, each with its result: the first version has nothing to compare with, so its
+    # regression rules are recorded as skipped, never counted as passed.
+    statuses = {(r["metric"], r["kind"]): r["status"] for r in card["gate"]["rules"]}
+    assert statuses[("f1", "max_regression")] == "skip" and statuses[("f1", "min")] == "pass"
+    assert card["gate"]["base"] is None and card["gate"]["forced"] is None
+    assert card["split"]["assignment"] == "seeded hash of customer_id"
+    assert "3 skip" in message and "no earlier version to compare with" in message
     assert {f["name"] for f in card["features"]} >= {"tenure", "contract"}
     assert len(card["model_sha256"]) == 64 and "scikit-learn" in card["libraries"]
     assert message.startswith("# model v1.0.0") and "| f1 |" in message
@@ -110,6 +117,37 @@ def test_release_refuses_a_failed_gate(repo: Repo) -> None:
     repo.commit("gate fails")
     done = repo.make("release", check=False)
     assert done.returncode != 0 and "committed gate verdict failed (f1 min)" in done.stderr
+
+
+def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(repo: Repo) -> None:
+    repo.make("release")
+
+    def weaker(params: dict) -> None:  # a much weaker model whose absolute floors were loosened
+        params["model"]["hyperparameters"]["C"] = 0.002
+        params["gate"]["rules"] = [r for r in params["gate"]["rules"] if "min" not in r]
+
+    repo.edit_yaml("params.yaml", weaker)
+    repo.dvc("repro", "-q")
+    repo.commit("weaker model")
+    done = repo.make("release", check=False)
+    assert done.returncode != 0
+    assert "full gate against model@v1.0.0 failed (f1 no worse than base by 0.02" in done.stderr
+    assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
+
+
+def test_release_off_the_base_branch_needs_a_reason_which_the_card_keeps(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "experiment")
+    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
+    repo.dvc("repro", "-q")
+    repo.commit("experiment")
+    done = repo.make("release", check=False)
+    assert done.returncode != 0 and "HEAD is not on main (gate.base" in done.stderr
+    assert repo.git("tag", "-l", "model@*").stdout == ""
+    repo.make("release", "FORCE=hotfix approved by the on-call lead")
+    message = repo.git("tag", "-l", "--format=%(contents)", "model@v1.0.0").stdout
+    card = json.loads(message.split("```json model-card", 1)[1].split("```", 1)[0])
+    assert card["gate"]["forced"] == "hotfix approved by the on-call lead"
+    assert "released off the base branch: hotfix approved" in message
 
 
 def test_promote_refuses_a_version_without_a_passing_gate(repo: Repo) -> None:

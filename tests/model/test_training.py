@@ -39,7 +39,7 @@ def sample_split(sample_frame: pd.DataFrame, settings: Settings) -> tuple[pd.Dat
     from mlpipeline.core.frames import split_ready
 
     frame = split_ready(sample_frame.copy(), settings.data)
-    train, test, _ = split(frame, settings.split, settings.data.target)
+    train, test, _ = split(frame, settings.split, settings.data.target, settings.data.id_column)
     return train, test
 
 

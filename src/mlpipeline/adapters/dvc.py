@@ -30,3 +30,14 @@ def read_bytes_at(root: Path, rel: str, commit: str) -> bytes:
             f"cannot restore {rel} of commit {commit[:10]}: not in the DVC cache or remote ({exc});"
             " `dvc push` it from where it was trained"
         ) from None
+
+
+def stale_stages(root: Path) -> list[str]:
+    """Stages `dvc status` reports as not up to date (empty when everything is)."""
+    import json
+
+    done = processes.run(root, "dvc", "status", "--json")
+    if done.returncode != 0:
+        raise PipelineError(f"dvc status failed: {(done.stderr or done.stdout).strip()}")
+    text = done.stdout.strip()
+    return sorted(json.loads(text)) if text.startswith("{") else []

@@ -40,3 +40,8 @@ def locked_md5(root: Path, ref: str, path: str) -> str | None:
     lock = yaml.safe_load(text) if text else None
     stages = (lock or {}).get("stages", {}).values()
     return next((o["md5"] for s in stages for o in s.get("outs", []) if o["path"] == path), None)
+
+
+def commit_of(root: Path, ref: str) -> str:
+    """The full commit hash ``ref`` names."""
+    return processes.output(root, "git", "rev-parse", f"{ref}^{{commit}}").strip()

@@ -14,19 +14,22 @@ from mlpipeline.errors import PipelineError
 from mlpipeline.layout import Layout
 
 
-def model_file(root: Path, commit: str | None, scratch: Path) -> Path:
-    """The model file of ``commit`` (None: the workspace's): the workspace's when it matches that
-    commit's dvc.lock, else restored by DVC into ``scratch``."""
-    layout = Layout(root)
-    rel = layout.model.relative_to(root).as_posix()
-    if commit is None:
-        return layout.model
+def output_at(root: Path, path: Path, commit: str, scratch: Path) -> Path:
+    """The DVC output ``path`` as of ``commit``: the workspace's file when it matches that
+    commit's dvc.lock, else restored by DVC (cache, then remote) into ``scratch``."""
+    rel = path.relative_to(root).as_posix()
     md5 = locked_md5(root, commit, rel)
-    if md5 is not None and layout.model.exists() and file_md5(layout.model) == md5:
-        return layout.model
-    target = scratch / "model.joblib"
+    if md5 is not None and path.exists() and file_md5(path) == md5:
+        return path
+    target = scratch / f"{commit[:12]}-{path.name}"
     target.write_bytes(dvc.read_bytes_at(root, rel, commit))
     return target
+
+
+def model_file(root: Path, commit: str | None, scratch: Path) -> Path:
+    """The model file of ``commit`` (None: the workspace's)."""
+    layout = Layout(root)
+    return layout.model if commit is None else output_at(root, layout.model, commit, scratch)
 
 
 def load_verified(path: Path, card: dict[str, Any]) -> Any:

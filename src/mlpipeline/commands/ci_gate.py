@@ -1,27 +1,84 @@
-"""`make ci`'s gate: every rule, regressions against a base git ref included, and the report.
+"""`make ci`'s gate: every rule, every time, with the base ref's model on the same rows.
 
-Writes ``reports/gate.json`` and ``reports/gate.md`` (the CI job summary and pull-request comment).
+The branch's model and the base ref's model (restored by DVC at the hashes in the base's dvc.lock)
+both score the branch's test rows that the base model did not train on; a paired bootstrap gives
+every difference an interval. When the base model cannot be had, the recorded figures are
+compared instead, labelled unpaired. Whatever broke (the pipeline, reproducibility, any rule),
+``reports/gate.json`` and ``reports/gate.md`` are written and the exit code says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlpipeline.adapters import dvc
-from mlpipeline.adapters.files import write_json, write_text
-from mlpipeline.adapters.gitref import read_json_at, ref_exists
+from mlpipeline.adapters.files import read_json, write_json, write_text
+from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
+from mlpipeline.adapters.modelstore import load_verified, model_file, output_at
+from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings
-from mlpipeline.core import report
+from mlpipeline.core import compare, latency, report
 from mlpipeline.core import rules as r
-from mlpipeline.errors import run_main
+from mlpipeline.core.split import row_keys
+from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
-from mlpipeline.stages.gate import check_all, print_verdict, read_optional
+from mlpipeline.stages.gate import current_figures, read_optional
+
+UPSTREAM = ("validate", "train", "evaluate")
+MIN_PAIRED_ROWS = 30
+TIMING = ("latency_p50_ms", "latency_p95_ms", "throughput_rows_per_s")
+NO_BASE = "no earlier version to compare with: regression rules skipped"
+
+
+@dataclass
+class Pairing:
+    """How the base was compared: on which rows, or why not."""
+
+    mode: str = "none"  # paired | unpaired | none
+    reason: str = ""
+    rows_test: int = 0
+    rows_compared: int = 0
+    rows_excluded: int = 0
+    base_commit: str = ""
+
+
+@dataclass
+class Judgement:
+    """Everything the report shows."""
+
+    base: str
+    note: str
+    outcomes: list[r.Outcome]
+    pairing: Pairing = field(default_factory=Pairing)
+    pipeline: str = ""  # why this branch's figures could not be judged, if so
+    reproducible: list[str] | None = None  # differences from the committed dvc.lock; None: not checked
+
+    @property
+    def passed(self) -> bool:
+        return not self.pipeline and not self.reproducible and r.verdict(self.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "base": self.base,
+            "note": self.note,
+            "pipeline": self.pipeline,
+            "reproducible": self.reproducible,
+            "pairing": asdict(self.pairing),
+            "rules": [o.as_dict() for o in self.outcomes],
+        }
 
 
 def base_figures(layout: Layout, settings: Settings, ref: str) -> tuple[dict[str, Any] | None, str]:
-    """The base ref's figures, or None with the reason no comparison is possible."""
+    """The base ref's recorded figures, or None with the reason no comparison is possible."""
     root = layout.root
     if not ref_exists(root, ref):
         return None, (
@@ -29,24 +86,160 @@ def base_figures(layout: Layout, settings: Settings, ref: str) -> tuple[dict[str
             " regression rules NOT checked; fetch it, e.g."
             f" `git fetch --depth 1 origin main:refs/remotes/origin/main`"
         )
-    rel = {name: str(getattr(layout, name).relative_to(root)) for name in ("metrics", "validation")}
-    metrics = read_json_at(root, ref, rel["metrics"])
+    metrics = read_json_at(root, ref, _rel(layout, layout.metrics))
     if metrics is None:
-        return None, f"{ref} has no {rel['metrics']}: regression rules NOT checked (first run?)"
-    validation = read_json_at(root, ref, rel["validation"]) or {}
-    here = read_optional(layout.validation)
-    if validation.get("source") != here.get("source") or _target(layout, ref) != settings.data.target:
+        return None, f"{ref} has no {_rel(layout, layout.metrics)}: regression rules NOT checked (first run?)"
+    card = read_json_at(root, ref, _rel(layout, layout.model_card)) or {}
+    validation = read_json_at(root, ref, _rel(layout, layout.validation)) or {}
+    if card.get("target") != settings.data.target:
+        here = read_optional(layout.validation)
         return None, (
             f"{ref} was trained on other data ({validation.get('source')}) than this branch"
             f" ({here.get('source')}): regression rules NOT checked; they apply once {ref} has this data"
         )
-    slices = read_json_at(root, ref, str(layout.slices.relative_to(root))) or {}
+    slices = read_json_at(root, ref, _rel(layout, layout.slices)) or {}
     return r.flatten(metrics, slices, validation), ""
 
 
-def _target(layout: Layout, ref: str) -> str | None:
-    card = read_json_at(layout.root, ref, str(layout.model_card.relative_to(layout.root)))
-    return (card or {}).get("target")
+def _rel(layout: Layout, path: Path) -> str:
+    return path.relative_to(layout.root).as_posix()
+
+
+def _x(card: dict[str, Any], frame: Any) -> Any:
+    return frame[[f["name"] for f in card["features"]]]
+
+
+def _predict(model: Any, card: dict[str, Any], frame: Any) -> Any:
+    x = _x(card, frame)
+    return model.predict_proba(x) if card["task"] == "classification" else model.predict(x)
+
+
+def load_branch(layout: Layout) -> tuple[Any, dict[str, Any]]:
+    """The workspace's model, verified against its card."""
+    card = read_json(layout.model_card)
+    return load_verified(layout.model, card), card
+
+
+def paired_evidence(
+    settings: Settings, layout: Layout, ref: str, branch: tuple[Any, dict[str, Any]], test: Any, scratch: Path
+) -> tuple[dict[str, r.Evidence], Pairing]:
+    """Both models on the branch's test rows the base did not train on.
+
+    Raises ``PipelineError`` saying why when that cannot be done.
+    """
+    root = layout.root
+    commit = commit_of(root, ref)
+    card = read_json_at(root, ref, _rel(layout, layout.model_card))
+    if card is None:
+        raise PipelineError(f"{ref} has no model card")
+    missing = [f["name"] for f in card["features"] if f["name"] not in test.columns]
+    if missing:
+        raise PipelineError(
+            f"the base model uses columns this branch's test split lacks: {', '.join(missing)}"
+        )
+    base_model = load_verified(model_file(root, commit, scratch), card)
+    base_train = read_parquet(output_at(root, layout.train, commit, scratch))
+    ident = settings.data.id_column
+    if ident and ident in test.columns and ident in base_train.columns:
+        seen = compare.unseen(row_keys(test, ident), row_keys(base_train, ident))
+    else:
+        common = sorted(set(test.columns) & set(base_train.columns))
+        seen = compare.unseen(row_keys(test[common], None), row_keys(base_train[common], None))
+    pairing = Pairing("paired", "", len(test), int(seen.sum()), int((~seen).sum()), commit)
+    if pairing.rows_compared < MIN_PAIRED_ROWS:
+        raise PipelineError(
+            f"only {pairing.rows_compared} test rows are unseen by the base model (need {MIN_PAIRED_ROWS})"
+        )
+    model, branch_card = branch
+    rows = test[seen].reset_index(drop=True)
+    ours, theirs = _predict(model, branch_card, rows), _predict(base_model, card, rows)
+    classes = branch_card.get("classes")
+    if settings.task == "classification":
+        theirs = compare.align_proba(theirs, list(base_model.classes_), list(classes))
+        if theirs is None:
+            raise PipelineError("the base model predicts other classes than this branch's")
+    found = compare.paired(
+        settings.task,
+        rows[settings.data.target].to_numpy(),
+        ours,
+        theirs,
+        classes,
+        branch_card.get("positive_class"),
+    )
+    evidence = {
+        k: r.Evidence(p.branch.value, p.base.value, p.delta.low, p.delta.high, "paired")
+        for k, p in found.items()
+    }
+    if any(x.kind == "max_regression" and x.metric in TIMING for x in settings.gate.rules):
+        timed = latency.compare(
+            {"branch": (model, _x(branch_card, rows)), "base": (base_model, _x(card, rows))},
+            settings.evaluate.latency_rows,
+        )
+        for metric in TIMING:
+            evidence[metric] = r.Evidence(
+                timed["branch"][metric], timed["base"][metric], None, None, "same run"
+            )
+    return evidence, pairing
+
+
+def own_intervals(settings: Settings, branch: tuple[Any, dict[str, Any]], test: Any) -> dict[str, tuple]:
+    """The branch model's metrics on its whole test split, each with its interval."""
+    model, card = branch
+    found = compare.own_intervals(
+        settings.task,
+        test[settings.data.target].to_numpy(),
+        _predict(model, card, test),
+        card.get("classes"),
+        card.get("positive_class"),
+    )
+    return {k: (v.low, v.high) for k, v in found.items()}
+
+
+def judge(settings: Settings, layout: Layout, base_ref: str | None, repro_exit: int = 0) -> Judgement:
+    """Every rule's outcome against ``base_ref``, and whether the pipeline and lock hold.
+
+    ``base_ref`` None: there is nothing to compare with yet (the first release); regression rules
+    are skipped and say so.
+    """
+    root = layout.root
+    if repro_exit:
+        stale = [s for s in dvc.stale_stages(root) if s in UPSTREAM]
+        if stale:
+            why = (
+                f"dvc repro failed before evaluate finished ({', '.join(stale)} not up to date):"
+                " this branch has no figures to judge; fix the error in the log above"
+            )
+            outcomes = [_not_judged(rule, why) for rule in settings.gate.rules]
+            return Judgement(base_ref or "", "", outcomes, pipeline=why)
+    current, baseline = current_figures(layout)
+    branch = load_branch(layout)
+    test = read_parquet(layout.test)
+    intervals = own_intervals(settings, branch, test)
+    base, note = (None, NO_BASE) if base_ref is None else base_figures(layout, settings, base_ref)
+    evidence: dict[str, r.Evidence] = {}
+    pairing = Pairing("none", note)
+    if base is not None and base_ref is not None:
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                evidence, pairing = paired_evidence(settings, layout, base_ref, branch, test, Path(scratch))
+        except PipelineError as exc:
+            pairing = Pairing("unpaired", f"the base model could not be compared on shared rows: {exc}")
+            note = f"UNPAIRED: {pairing.reason}; recorded figures compared instead"
+    outcomes = [
+        r.check_rule(
+            rule, settings.task, current, baseline, base, note, intervals=intervals, evidence=evidence
+        )
+        for rule in settings.gate.rules
+    ]
+    reproducible = None
+    if not repro_exit:
+        produced = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8")) or {}
+        reproducible = differences(committed_lock(root), produced)
+    return Judgement(base_ref or "", note, outcomes, pairing, reproducible=reproducible)
+
+
+def _not_judged(rule: Any, why: str) -> r.Outcome:
+    return r.Outcome(rule.metric, rule.kind, rule.bound, None, None, None, r.FAIL, why)
 
 
 def diffs(ref: str, root: Path) -> dict[str, str]:
@@ -59,34 +252,38 @@ def diffs(ref: str, root: Path) -> dict[str, str]:
     }
 
 
-def run(settings: Settings, layout: Layout, base_ref: str) -> tuple[bool, list[r.Outcome], str]:
-    """Check every rule against ``base_ref``, write the reports; return (passed, outcomes, note)."""
-    base, note = base_figures(layout, settings, base_ref)
-    outcomes = check_all(settings, layout, base, note)
-    passed = r.verdict(outcomes)
-    document = {"passed": passed, "base": base_ref, "note": note, "rules": [o.as_dict() for o in outcomes]}
-    write_json(layout.reports / "gate.json", document)
+def run(settings: Settings, layout: Layout, base_ref: str, repro_exit: int = 0) -> Judgement:
+    """Judge, then write ``reports/gate.json`` and ``reports/gate.md`` whatever the verdict."""
+    found = judge(settings, layout, base_ref, repro_exit)
+    write_json(layout.reports / "gate.json", found.as_dict())
     sections = diffs(base_ref, layout.root)
-    for title, text in sections.items():
-        print(f"{title.replace('`', '')}:\n{text}\n")
     slices = read_optional(layout.slices) if layout.slices.exists() else None
-    markdown = report.gate_markdown(outcomes, note, settings.task, base_ref, sections, slices)
+    markdown = report.gate_markdown(found.as_dict(), settings.task, sections, slices)
     write_text(layout.reports / "gate.md", markdown)
-    return passed, outcomes, note
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the gate against ``--base``; exit 1 on a breach."""
+    """Run the gate against ``--base``; exit 1 on any breach."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.ci_gate")
-    parser.add_argument("--base", required=True, help="git ref to check regressions against")
+    parser.add_argument("--base", required=True, help="git ref to compare with")
+    parser.add_argument("--repro-exit", type=int, default=0, help="dvc repro's exit code, from make ci")
     args = parser.parse_args(argv)
     layout = Layout(Path())
-    passed, outcomes, note = run(load_settings(layout.params), layout, args.base)
-    print("\n".join(report.rule_lines(outcomes)))
-    if note:
-        print(f"gate: note: {note}")
+    found = run(load_settings(layout.params), layout, args.base, args.repro_exit)
+    print("\n".join(report.rule_lines(found.outcomes)))
+    for line in report.verdict_lines(found.as_dict()):
+        print(f"gate: {line}")
     print(f"gate: Markdown report (for CI summaries and PR comments): {layout.reports / 'gate.md'}")
-    return print_verdict(passed, outcomes, args.base)
+    if not found.passed:
+        broken = [r.describe(o) for o in found.outcomes if o.status == r.FAIL]
+        reasons = [*([found.pipeline] if found.pipeline else []), *broken]
+        if found.reproducible:
+            reasons.append("the pipeline does not reproduce the committed dvc.lock")
+        print(f"gate: FAILED (base {args.base}): {'; '.join(reasons)}", file=sys.stderr)
+        return 1
+    print("gate: passed")
+    return 0
 
 
 if __name__ == "__main__":

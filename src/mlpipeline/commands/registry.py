@@ -12,12 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlpipeline.adapters import gto
+from mlpipeline.adapters import gto, processes
 from mlpipeline.adapters.files import file_md5
-from mlpipeline.adapters.gitref import locked_md5
+from mlpipeline.adapters.gitref import locked_md5, ref_exists
+from mlpipeline.commands import ci_gate
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import versions as versions_mod
 from mlpipeline.core.report import card_markdown, text_table
+from mlpipeline.core.rules import Outcome, describe
 from mlpipeline.core.versions import ARTIFACT, Version, card_message, holders, next_version, semver
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
@@ -44,7 +46,8 @@ def committed_json(root: Path, path: Path) -> dict[str, Any] | None:
 
 
 def release_checks(root: Path, layout: Layout) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Refuse a release from a dirty tree, a failed gate or stale outputs; return card and gate."""
+    """Refuse a release from a dirty tree, a failed committed gate or stale outputs; return the
+    committed card and gate verdict."""
     dirty = [line for line in gto.git(root, "status", "--porcelain").splitlines() if line.strip()]
     if dirty:
         files = ", ".join(line[3:] for line in dirty[:5])  # porcelain: 2 status columns, a space
@@ -71,6 +74,40 @@ def release_checks(root: Path, layout: Layout) -> tuple[dict[str, Any], dict[str
     return card, gate
 
 
+def on_branch(root: Path, branch: str) -> bool:
+    """True when HEAD is ``branch``'s tip or one of its ancestors."""
+    if not ref_exists(root, branch):
+        return False
+    return processes.run(root, "git", "merge-base", "--is-ancestor", "HEAD", branch).returncode == 0
+
+
+def full_gate(settings: Settings, layout: Layout, known: list[Version], forced: str) -> dict[str, Any]:
+    """What `make ci` decides, with the latest released version as the base; refuse on a breach.
+
+    Every rule is recorded, skipped ones as skipped, so the card never claims more than was checked.
+    """
+    base = f"{ARTIFACT}@{known[-1].name}" if known else None
+    judged = ci_gate.judge(settings, layout, base)
+    document = judged.as_dict()
+    if not judged.passed:
+        broken = [describe(Outcome(**o)) for o in document["rules"] if o["status"] == "fail"]
+        problems = [*([judged.pipeline] if judged.pipeline else []), *broken]
+        if judged.reproducible:
+            problems.append("the committed results do not reproduce")
+        raise PipelineError(
+            f"the full gate against {base or 'no base'} failed ({'; '.join(problems)}); nothing released."
+            " `make ci BASE=<ref>` shows the report"
+        )
+    return {
+        "passed": True,
+        "base": base,
+        "note": judged.note,
+        "pairing": document["pairing"],
+        "rules": document["rules"],
+        "forced": forced or None,
+    }
+
+
 def build_card(
     settings: Settings, layout: Layout, card: dict[str, Any], gate: dict[str, Any], version: str, notes: str
 ) -> dict[str, Any]:
@@ -88,15 +125,27 @@ def build_card(
         "metrics": committed_json(root, layout.metrics.relative_to(root)),
         "baseline": committed_json(root, layout.baseline.relative_to(root)),
         "slice_gaps": slices.get("gaps", {}),
-        "gate": {"passed": True, "rules": len(gate["rules"])},
+        "gate": gate,
     }
 
 
-def release(root: Path, notes: str = "", version: str | None = None, push: bool = False) -> str | None:
-    """Register the model at HEAD as a new version; None when it equals the latest version's."""
+def release(
+    root: Path, notes: str = "", version: str | None = None, push: bool = False, forced: str = ""
+) -> str | None:
+    """Register the model at HEAD as a new version; None when it equals the latest version's.
+
+    Only from the base branch (``gate.base``) unless ``forced`` gives the reason, which the card
+    keeps; only when the full gate against the latest version passes.
+    """
     layout = Layout(root)
     settings = load_settings(layout.params)
-    card, gate = release_checks(root, layout)
+    card, _ = release_checks(root, layout)
+    branch = settings.gate.base
+    if not forced and not on_branch(root, branch):
+        raise PipelineError(
+            f"HEAD is not on {branch} (gate.base in params.yaml): releases come from there, after the"
+            f" pull request's gate; to release anyway, give the reason: make release FORCE='why'"
+        )
     known = gto.versions(root)
     latest = known[-1] if known else None
     if latest and latest.card and latest.card.get("model_sha256") == card["model_sha256"] and version is None:
@@ -106,6 +155,7 @@ def release(root: Path, notes: str = "", version: str | None = None, push: bool 
     semver(version)
     if any(v.name == version for v in known):
         raise PipelineError(f"version {version} is already registered; choose another VERSION")
+    gate = full_gate(settings, layout, known, forced)
     full = build_card(settings, layout, card, gate, version, notes or settings.registry.notes)
     gto.register(root, version, card_message(card_markdown(full), full), push)
     print(f"release: registered {ARTIFACT} {version} at {full['training_commit'][:10]}")
@@ -185,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notes", default="")
     p.add_argument("--version")
     p.add_argument("--push", action="store_true")
+    p.add_argument("--force-reason", default="", help="release off the base branch, for this reason")
     p = sub.add_parser("promote", help="assign a stage to a version")
     p.add_argument("--version", required=True)
     p.add_argument("--stage", required=True)
@@ -198,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path()
     if args.command == "release":
-        release(root, args.notes, args.version or None, args.push)
+        release(root, args.notes, args.version or None, args.push, args.force_reason)
     elif args.command == "promote":
         promote(root, args.version, args.stage, args.push)
     elif args.command == "rollback":

@@ -15,15 +15,38 @@ def fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
-def rule_table(outcomes: list[r.Outcome]) -> str:
-    """Rules as a Markdown table."""
-    lines = ["| rule | value | threshold | base | result |", "|---|---|---|---|---|"]
-    for o in outcomes:
-        result = {"pass": "✅ pass", "fail": "❌ FAIL", "skip": "⏭ skipped"}[o.status]
-        if o.note:
-            result += f" ({o.note})" if o.status == r.FAIL else ""
+STATUS = {"pass": "✅ pass", "fail": "❌ FAIL", "warn": "⚠️ inconclusive", "skip": "⏭ skipped"}
+HOW_TO_READ = (
+    "A regression rule fails when the branch is worse than the base by more than its tolerance"
+    " and the 95% interval of the change excludes zero; when the interval includes zero the result"
+    " is inconclusive: a warning, or a failure where the rule sets `on_inconclusive: fail`."
+    " Intervals come from a seeded paired bootstrap (1,000 resamples of the compared rows)."
+)
+
+
+def _with_interval(value: float | None, low: float | None, high: float | None, sign: bool = False) -> str:
+    shown = "–" if value is None else (f"{value:+.4g}" if sign else f"{value:.4g}")
+    if low is None or high is None:
+        return shown
+    return f"{shown} [{low:+.4g}, {high:+.4g}]" if sign else f"{shown} [{low:.4g}, {high:.4g}]"
+
+
+def _outcome(o: r.Outcome | dict[str, Any]) -> r.Outcome:
+    return o if isinstance(o, r.Outcome) else r.Outcome(**o)
+
+
+def rule_table(outcomes: list[r.Outcome] | list[dict[str, Any]]) -> str:
+    """Rules as a Markdown table: value and change with their intervals."""
+    lines = [
+        "| rule | value [95% interval] | threshold | base | change [95% interval] | compared | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for o in map(_outcome, outcomes):
+        result = STATUS[o.status] + (f" ({o.note})" if o.note and o.status in (r.FAIL, r.WARN) else "")
+        change = _with_interval(o.delta, o.delta_low, o.delta_high, sign=True) if o.delta is not None else "–"
         lines.append(
-            f"| {r.describe(o)} | {fmt(o.value)} | {fmt(o.threshold)} | {fmt(o.base_value)} | {result} |"
+            f"| {r.describe(o)} | {_with_interval(o.value, o.low, o.high)} | {fmt(o.threshold)}"
+            f" | {fmt(o.base_value)} | {change} | {o.comparison or '–'} | {result} |"
         )
     return "\n".join(lines)
 
@@ -32,11 +55,48 @@ def rule_lines(outcomes: list[r.Outcome]) -> list[str]:
     """Rules as aligned terminal lines."""
     lines = []
     for o in outcomes:
-        mark = {"pass": "pass", "fail": "FAIL", "skip": "skip"}[o.status]
-        extra = f"  [{o.note}]" if o.note and o.status == r.FAIL else ""
-        lines.append(
-            f"  {mark:4}  {r.describe(o):42} value={fmt(o.value):>8}  threshold={fmt(o.threshold)}{extra}"
+        mark = {"pass": "pass", "fail": "FAIL", "skip": "skip", "warn": "WARN"}[o.status]
+        extra = f"  [{o.note}]" if o.note and o.status in (r.FAIL, r.WARN) else ""
+        change = (
+            f"  change={_with_interval(o.delta, o.delta_low, o.delta_high, sign=True)}"
+            if o.delta is not None
+            else ""
         )
+        head = f"  {mark:4}  {r.describe(o):42} value={fmt(o.value):>8}"
+        lines.append(f"{head}  threshold={fmt(o.threshold)}{change}{extra}")
+    return lines
+
+
+def pairing_line(document: dict[str, Any]) -> str:
+    """How the base was compared, in one sentence."""
+    p, ref = document["pairing"], document["base"]
+    if p["mode"] == "paired":
+        left = (
+            f"; {p['rows_excluded']:,} left out because the base model trained on them"
+            if p["rows_excluded"]
+            else ""
+        )
+        return (
+            f"Base: `{ref}` (commit {p['base_commit'][:10]}). Paired: both models scored the same"
+            f" {p['rows_compared']:,} of this branch's {p['rows_test']:,} test rows{left}."
+        )
+    return f"Base: `{ref}`" + (f" — {document['note']}" if document.get("note") else "")
+
+
+def verdict_lines(document: dict[str, Any]) -> list[str]:
+    """The base, the pipeline and the lock, one line each (the terminal and the report share them)."""
+    lines = [pairing_line(document).replace("`", "")]
+    if document.get("pipeline"):
+        lines.append(f"pipeline: {document['pipeline']}")
+    repro = document.get("reproducible")
+    if repro is None and not document.get("pipeline"):
+        lines.append("reproducibility: not checked (dvc repro did not finish)")
+    elif repro:
+        lines.append(
+            "reproducibility: the pipeline does not reproduce the committed dvc.lock: " + "; ".join(repro)
+        )
+    elif repro is not None:
+        lines.append("reproducibility: the pipeline reproduces the committed dvc.lock")
     return lines
 
 
@@ -55,35 +115,50 @@ def slice_table(slices: dict[str, Any], task: str) -> str:
 
 
 def gate_markdown(
-    outcomes: list[r.Outcome],
-    note: str,
+    document: dict[str, Any],
     task: str,
-    ref: str | None,
     diff_sections: dict[str, str] | None = None,
     slices: dict[str, Any] | None = None,
 ) -> str:
     """The Markdown gate report for CI summaries and pull-request comments."""
+    outcomes = [_outcome(o) for o in document["rules"]]
     failed = [o for o in outcomes if o.status == r.FAIL]
-    head = "✅ **Gate passed**" if not failed else f"❌ **Gate failed**: {len(failed)} rule(s) broken"
-    parts = [GATE_MARKER, "## Model gate", head]
-    if ref:
-        parts.append(f"Base: `{ref}`" + (f" — {note}" if note else ""))
-    if failed:
-        parts.append(
-            "Broken: "
-            + "; ".join(
-                f"`{r.describe(o)}` (value {fmt(o.value)}, threshold {fmt(o.threshold)}"
-                + (f", {ref} {fmt(o.base_value)}" if o.kind == "max_regression" else "")
-                + ")"
-                for o in failed
+    warned = [o for o in outcomes if o.status == r.WARN]
+    problems = len(failed) + bool(document.get("reproducible")) + bool(document.get("pipeline"))
+    if document["passed"]:
+        head = "✅ **Gate passed**" + (f" with {len(warned)} warning(s)" if warned else "")
+    else:
+        head = f"❌ **Gate failed**: {problems} problem(s)"
+    parts = [GATE_MARKER, "## Model gate", head, pairing_line(document)]
+    if document.get("pipeline"):
+        parts.append(f"**Pipeline:** {document['pipeline']}")
+    repro = document.get("reproducible")
+    if repro:
+        parts.append("**Reproducibility:** the pipeline does not reproduce the committed `dvc.lock`:\n"
+                     + "\n".join(f"- {d}" for d in repro))  # fmt: skip
+    elif repro is not None:
+        parts.append("Reproducibility: the pipeline reproduces the committed `dvc.lock`.")
+    for title, group in (("Broken", failed), ("Warnings", warned)):
+        if group:
+            parts.append(
+                f"{title}: "
+                + "; ".join(f"`{r.describe(o)}` ({_evidence(o, document['base'])})" for o in group)
             )
-        )
-    parts += ["### Rules", rule_table(outcomes)]
+    parts += ["### Rules", rule_table(outcomes), HOW_TO_READ]
     for title, text in (diff_sections or {}).items():
         parts += [f"### {title}", text]
-    if slices is not None:
+    if slices is not None and slices.get("by"):
         parts += ["### Slices", slice_table(slices, task)]
     return "\n\n".join(parts) + "\n"
+
+
+def _evidence(o: r.Outcome, ref: str) -> str:
+    shown = f"value {_with_interval(o.value, o.low, o.high)}, threshold {fmt(o.threshold)}"
+    if o.kind == "max_regression" and o.base_value is not None:
+        shown += f", {ref} {fmt(o.base_value)}"
+        if o.delta is not None:
+            shown += f", change {_with_interval(o.delta, o.delta_low, o.delta_high, sign=True)}"
+    return shown
 
 
 def summary_text(
@@ -128,11 +203,12 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"Owner: {card.get('owner') or '–'}. Notes: {card.get('notes') or '–'}",
         "",
         f"- Trained at commit `{card['training_commit']}` with {card['estimator']} {card['hyperparameters']}",
-        f"- Data: `{card['data']['source']}` (md5 {card['data']['raw_md5']}); {split['policy']} split, seed"
-        f" {split['seed']}: {split['rows_train']} train / {split['rows_test']} test rows",
+        f"- Data: `{card['data']['source']}` (md5 {card['data']['raw_md5']}); {split['policy']} split"
+        f" by {split.get('assignment', 'row position')}, seed {split['seed']}:"
+        f" {split['rows_train']} train / {split['rows_test']} test rows",
         f"- Features: {len(card['features'])}; left out: {', '.join(card.get('left_out', {}))}",
         f"- Model file sha256 `{card['model_sha256']}`",
-        f"- Gate: {'passed' if card['gate']['passed'] else 'FAILED'} ({card['gate']['rules']} rules)",
+        f"- Gate: {gate_summary(card['gate'])}",
         "",
         "| metric | model | baseline |",
         "|---|---|---|",
@@ -141,6 +217,19 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"Largest gaps between slices: {gaps or '–'}",
     ]
     return "\n".join(lines)
+
+
+def gate_summary(gate: dict[str, Any]) -> str:
+    """A card's gate verdict in one line: against what, and how many rules passed, warned, skipped."""
+    verdict = "passed" if gate.get("passed") else "FAILED"
+    rules = gate.get("rules")
+    if not isinstance(rules, list):  # cards released before every rule was recorded
+        return f"{verdict} ({rules} rules)"
+    counts = {s: sum(1 for o in rules if o["status"] == s) for s in ("pass", "warn", "skip", "fail")}
+    shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    base = f" against {gate['base']}" if gate.get("base") else " (no earlier version to compare with)"
+    forced = f"; released off the base branch: {gate['forced']}" if gate.get("forced") else ""
+    return f"{verdict}{base}: {shown}{forced}"
 
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:

@@ -1,8 +1,13 @@
-"""Train/test split policies. Seeded and order-preserving, so the same data gives the same split."""
+"""Train/test split policies that stay put.
+
+Each row's side is decided by a seeded hash of its id (or, without an id, of its values), not by
+its position: appending or reordering rows never moves an existing row between train and test,
+so two commits of a growing data set share their old test rows, and the gate can compare two
+models on rows neither trained on.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -11,27 +16,63 @@ import pandas as pd
 from mlpipeline.config import SplitSettings
 from mlpipeline.errors import PipelineError
 
+# pandas' row hash takes a 16-byte key; the seed is mixed in afterwards, so one key serves all.
+_HASH_KEY = "mlpipeline-split"
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
-def sample(frame: pd.DataFrame, settings: SplitSettings) -> pd.DataFrame:
-    """Keep a seeded fraction of rows (``split.sample_fraction``) for smoke runs on big data."""
+
+def row_keys(frame: pd.DataFrame, id_column: str | None) -> np.ndarray:
+    """A 64-bit key per row: the hash of its id as text, else of all its values."""
+    if id_column and id_column in frame.columns:
+        values = frame[id_column].astype(str)
+        return pd.util.hash_pandas_object(values, index=False, hash_key=_HASH_KEY).to_numpy()
+    return pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEY).to_numpy()
+
+
+def uniform(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A number in [0, 1) per key, independent across seeds (splitmix64 over key XOR seed)."""
+    with np.errstate(over="ignore"):
+        z = keys.astype(np.uint64) ^ (np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * np.uint64(0x9E3779B97F4A7C15))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = (z ^ (z >> np.uint64(31))) & _MASK64
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def assignment(id_column: str | None, frame: pd.DataFrame) -> str:
+    """How rows are keyed, in words for the model card."""
+    if id_column and id_column in frame.columns:
+        return f"seeded hash of {id_column}"
+    return "seeded hash of each row's values"
+
+
+def sample(frame: pd.DataFrame, settings: SplitSettings, id_column: str | None = None) -> pd.DataFrame:
+    """Keep a seeded fraction of rows (``split.sample_fraction``) for smoke runs on big data.
+
+    Chosen by hash too, so a row in the sample stays in it when rows are appended.
+    """
     if settings.sample_fraction >= 1:
         return frame
-    return frame.sample(frac=settings.sample_fraction, random_state=settings.seed).sort_index()
+    u = uniform(row_keys(frame, id_column), settings.seed + 1)
+    return frame[u < settings.sample_fraction]
 
 
 def split(
-    frame: pd.DataFrame, settings: SplitSettings, target: str
+    frame: pd.DataFrame, settings: SplitSettings, target: str, id_column: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Split rows by the configured policy; return train, test and the policy as recorded."""
-    rng = np.random.default_rng(settings.seed)
-    if settings.policy == "stratified":
-        test_mask = _stratified(frame[target].to_numpy(), settings.test_size, rng)
-    elif settings.policy == "random":
-        test_mask = _random(len(frame), settings.test_size, rng)
-    elif settings.policy == "group":
-        test_mask = _group(frame, str(settings.group_column), settings.test_size, rng)
-    else:
+    if settings.policy == "time":
         test_mask = _time(frame, str(settings.time_column), settings.test_size)
+        how = f"latest rows by {settings.time_column}"
+    elif settings.policy == "group":
+        test_mask = _group(frame, str(settings.group_column), settings.test_size, settings.seed)
+        how = f"seeded hash of {settings.group_column} (rows without a group train)"
+    else:
+        u = uniform(row_keys(frame, id_column), settings.seed)
+        test_mask = u < settings.test_size
+        if settings.policy == "stratified":
+            _every_class_on_both_sides(frame[target].to_numpy(), u, test_mask)
+        how = assignment(id_column, frame)
     train, test = frame[~test_mask], frame[test_mask]
     if len(train) == 0 or len(test) == 0:
         raise PipelineError(
@@ -40,6 +81,7 @@ def split(
         )
     policy = {
         "policy": settings.policy,
+        "assignment": how,
         "test_size": settings.test_size,
         "seed": settings.seed,
         "group_column": settings.group_column,
@@ -51,35 +93,31 @@ def split(
     return train.reset_index(drop=True), test.reset_index(drop=True), policy
 
 
-def _random(n: int, test_size: float, rng: np.random.Generator) -> np.ndarray:
-    mask = np.zeros(n, dtype=bool)
-    mask[rng.permutation(n)[: math.ceil(n * test_size)]] = True
-    return mask
+def _every_class_on_both_sides(y: np.ndarray, u: np.ndarray, test_mask: np.ndarray) -> None:
+    """A class of two or more rows gets at least one row on each side, in place.
 
-
-def _stratified(y: np.ndarray, test_size: float, rng: np.random.Generator) -> np.ndarray:
-    mask = np.zeros(len(y), dtype=bool)
+    The row moved is the one whose hash is nearest the cut, so the choice is as stable as the rest.
+    """
     codes, _ = pd.factorize(y, sort=True)
-    for code in range(codes.max() + 1):
+    for code in range(codes.max() + 1 if len(codes) else 0):
         members = np.flatnonzero(codes == code)
-        take = round(len(members) * test_size)
-        mask[rng.permutation(members)[:take]] = True
-    return mask
+        if len(members) < 2:
+            continue
+        in_test = test_mask[members]
+        if not in_test.any():
+            test_mask[members[np.argmin(u[members])]] = True
+        elif in_test.all():
+            test_mask[members[np.argmax(u[members])]] = False
 
 
-def _group(frame: pd.DataFrame, column: str, test_size: float, rng: np.random.Generator) -> np.ndarray:
+def _group(frame: pd.DataFrame, column: str, test_size: float, seed: int) -> np.ndarray:
     if column not in frame.columns:
         raise PipelineError(f"split.group_column: '{column}' is not a column of the data")
-    codes, uniques = pd.factorize(frame[column], sort=True)
-    sizes = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    chosen = np.zeros(len(uniques), dtype=bool)
-    wanted, taken = test_size * len(frame), 0
-    for g in rng.permutation(len(uniques)):
-        if taken >= wanted:
-            break
-        chosen[g] = True
-        taken += sizes[g]
-    return chosen[codes] & (codes >= 0)
+    groups = frame[column]
+    u = uniform(
+        pd.util.hash_pandas_object(groups.astype(str), index=False, hash_key=_HASH_KEY).to_numpy(), seed
+    )
+    return (u < test_size) & groups.notna().to_numpy()
 
 
 def _time(frame: pd.DataFrame, column: str, test_size: float) -> np.ndarray:

@@ -40,7 +40,8 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
         if name and name not in validated.columns:
             raise PipelineError(f"params.yaml names column '{name}', which the contract does not keep")
     prepared = split_ready(validated, data)
-    train, test, policy = split(sample(prepared, settings.split), settings.split, data.target)
+    sampled = sample(prepared, settings.split, data.id_column)
+    train, test, policy = split(sampled, settings.split, data.target, data.id_column)
     write_parquet(layout.train, train)
     write_parquet(layout.test, test)
     report.update(

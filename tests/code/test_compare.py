@@ -1,0 +1,116 @@
+"""The paired bootstrap: weighted metrics equal the ordinary ones, and intervals behave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlpipeline.core import compare as c
+from mlpipeline.core import metrics as m
+
+
+def _binary(n: int, seed: int, signal: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < 0.3, "Yes", "No").astype(object)
+    score = 1 / (1 + np.exp(-(signal * (y == "Yes") + rng.normal(size=n))))
+    score = np.round(score, 2)  # ties, as real probabilities have
+    return y, np.column_stack([1 - score, score])
+
+
+def _multiclass(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.choice(np.array(["a", "b", "c"], dtype=object), size=n, p=[0.5, 0.3, 0.2])
+    logits = rng.normal(size=(n, 3)) + 1.5 * (y[:, None] == np.array(["a", "b", "c"])[None, :])
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return y, proba
+
+
+def _assert_close(weighted: dict[str, float], expected: dict[str, float | None]) -> None:
+    for name, value in weighted.items():
+        assert expected[name] is not None, name
+        assert value == pytest.approx(expected[name], abs=2e-6), name
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_binary_point_metrics_equal_the_ordinary_ones(seed: int) -> None:
+    y, proba = _binary(700, seed)
+    fns = c.classification_functions(y, proba, ["No", "Yes"], "Yes")
+    assert set(fns) == {
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "average_precision",
+        "brier",
+        "log_loss",
+    }
+    _assert_close(c.point(fns, len(y)), m.classification_metrics(y, proba, ["No", "Yes"], "Yes"))
+
+
+def test_multiclass_and_regression_point_metrics_equal_the_ordinary_ones() -> None:
+    y, proba = _multiclass(600, 3)
+    fns = c.classification_functions(y, proba, ["a", "b", "c"], None)
+    _assert_close(c.point(fns, len(y)), m.classification_metrics(y, proba, ["a", "b", "c"], None))
+    rng = np.random.default_rng(4)
+    target = rng.normal(10, 3, 500)
+    predicted = target + rng.normal(0, 1, 500)
+    fns = c.regression_functions(target, predicted)
+    _assert_close(c.point(fns, 500), m.regression_metrics(target, predicted))
+
+
+def test_a_resample_weight_equals_repeating_the_rows() -> None:
+    y, proba = _binary(400, 5)
+    weights = next(c.resample_weights(len(y), 1, seed=9))
+    rows = np.repeat(np.arange(len(y)), weights[0].astype(int))
+    fns = c.classification_functions(y, proba, ["No", "Yes"], "Yes")
+    on_weights = {k: float(f(weights)[0]) for k, f in fns.items()}
+    _assert_close(on_weights, m.classification_metrics(y[rows], proba[rows], ["No", "Yes"], "Yes"))
+
+
+def test_resamples_are_seeded_and_count_every_row_once_per_draw() -> None:
+    a = np.vstack(list(c.resample_weights(300, 50, seed=1)))
+    b = np.vstack(list(c.resample_weights(300, 50, seed=1)))
+    assert a.shape == (50, 300) and (a.sum(axis=1) == 300).all()
+    assert (a == b).all() and not (a == np.vstack(list(c.resample_weights(300, 50, seed=2)))).all()
+
+
+def test_the_same_model_twice_has_a_zero_width_difference() -> None:
+    y, proba = _binary(500, 6)
+    result = c.paired("classification", y, proba, proba, ["No", "Yes"], "Yes", resamples=200)
+    for figure in result.values():
+        assert figure.delta.value == 0 and figure.delta.low == 0 and figure.delta.high == 0
+
+
+def test_a_clearly_worse_model_has_an_interval_below_zero_and_noise_straddles_it() -> None:
+    y, strong = _binary(1500, 7, signal=2.0)
+    _, weak = _binary(1500, 7, signal=0.3)
+    worse = c.paired("classification", y, weak, strong, ["No", "Yes"], "Yes")["roc_auc"]
+    assert worse.delta.high < 0 < worse.branch.value
+    rng = np.random.default_rng(8)
+    jitter = np.clip(strong + rng.normal(0, 0.01, strong.shape), 1e-6, 1)
+    noise = c.paired("classification", y, jitter, strong, ["No", "Yes"], "Yes")["roc_auc"]
+    assert noise.delta.low < 0 < noise.delta.high
+
+
+def test_paired_intervals_are_tighter_than_either_models_own() -> None:
+    y, strong = _binary(1500, 10, signal=2.0)
+    rng = np.random.default_rng(11)
+    other = np.clip(strong + rng.normal(0, 0.03, strong.shape), 1e-6, 1)
+    result = c.paired("classification", y, other, strong, ["No", "Yes"], "Yes")["f1"]
+    own = result.branch.high - result.branch.low
+    assert result.delta.high - result.delta.low < own / 2
+
+
+def test_intervals_cover_the_value_and_are_reproducible() -> None:
+    y, proba = _binary(800, 12)
+    first = c.own_intervals("classification", y, proba, ["No", "Yes"], "Yes", seed=3)
+    again = c.own_intervals("classification", y, proba, ["No", "Yes"], "Yes", seed=3)
+    assert first == again
+    for figure in first.values():
+        assert figure.low <= figure.value <= figure.high
+
+
+def test_memory_is_bounded_by_chunks_on_a_large_test_set() -> None:
+    chunks = list(c.resample_weights(200_000, 100, seed=0))
+    assert len(chunks) > 1 and max(w.size for w in chunks) <= c._CELLS_PER_CHUNK
