@@ -2,12 +2,38 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-PYTHON ?= python3
+# Supported interpreters. A new .venv uses PYTHON if given, else the first of python3, python3.13,
+# python3.12, python3.11 that is one of them. An existing .venv is kept unless PYTHON names another.
+# Interpreters are looked up on the PATH make started with: recipes put .venv/bin first.
+SUPPORTED := 3.11 3.12 3.13
+ORIG_PATH := $(PATH)
+py_minor = $(shell PATH="$(ORIG_PATH)" $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHON ?= $(or $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(if $(filter $(SUPPORTED),$(call py_minor,$(p))),$(p)))),python3)
+# The interpreter itself, not a venv's link to it (a venv's python would vanish with `uv venv --clear`).
+base_python = PATH="$(ORIG_PATH)" $(PYTHON) -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))'
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PY := $(BIN)/python
 DVC := $(BIN)/dvc
 STAMP := $(VENV)/.setup-done
+DEV_STAMP := $(VENV)/.dev-done
+# uv builds the environments; when it is not on PATH, the pinned, hashed one in .ci/ is installed.
+UV_PIN := .ci/uv-requirements.txt
+TOOLS := $(CURDIR)/.tools
+ifndef UV
+UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
+endif
+# uv must never download an interpreter: the project uses the one it is given. It compiles bytecode
+# at install (--compile-bytecode below), as pip does: without it every stage would compile its
+# imports afresh wherever Python may not write .pyc files (PYTHONDONTWRITEBYTECODE, read-only venvs).
+export UV_PYTHON_DOWNLOADS := never
+ifneq ($(filter command line environment,$(origin PYTHON)),)
+ifneq ($(wildcard $(PY)),)
+ifneq ($(call py_minor,$(PYTHON)),$(call py_minor,$(PY)))
+$(shell rm -f $(STAMP) $(DEV_STAMP))
+endif
+endif
+endif
 PLOTS_TEMPLATE := .dvc/plots_offline.html
 # Git ref `make ci` compares against.
 BASE ?= main
@@ -44,20 +70,44 @@ endef
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test lint format plots ci summary-md push retrain release promote rollback models predict use-data bench lock clean
+
+.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict use-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(STAMP) ## Create .venv and install the locked dependencies (skipped when up to date)
+setup: $(STAMP) ## Create .venv with what the pipeline needs, from requirements.lock (skipped when up to date)
+
+setup-dev: $(DEV_STAMP) ## setup, plus the dev group (tests, linters) from requirements-dev.lock
+
+# The interpreter must be supported before anything is installed with it.
+define check_python
+	@PATH="$(ORIG_PATH)" $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+		echo "error: '$(PYTHON)' is not Python $(SUPPORTED) (it is: $(or $(call py_minor,$(PYTHON)),not found)); run with PYTHON=python3.12 or the path of a supported interpreter" >&2; \
+		exit 1; }
+endef
+
+$(TOOLS)/bin/uv: $(UV_PIN)
+	$(check_python)
+	@echo "uv is not on PATH: installing the pinned uv into $(TOOLS)"
+	@"$$($(base_python))" -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--require-hashes --no-deps -r $(UV_PIN) || { \
+		echo "error: could not install uv from the package index (see above); install uv yourself (e.g. pipx install uv), or check your proxy" >&2; \
+		exit 1; }
 
 $(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
-		{ echo "error: Python 3.11 is needed; run with PYTHON=/path/to/python3.11"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(check_python)
+	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
+	@echo "$(UV) venv --clear --python $$($(base_python)) $(VENV)"
+	@$(UV) venv --quiet --clear --python "$$($(base_python))" $(VENV)
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m mlpipeline.commands.plots_template --out $(PLOTS_TEMPLATE)
+	@touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements-dev.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
 
 # DVC's default page loads Vega from a CDN; this one inlines it (see src/mlpipeline/commands/plots_template.py).
@@ -69,14 +119,14 @@ repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and t
 	$(DVC) repro
 	@$(PY) -m mlpipeline.commands.summary
 
-test: setup ## Run the test suite
+test: setup-dev ## Run the test suite
 	$(BIN)/pytest
 
-lint: setup ## Check code style (ruff lint and format check)
+lint: setup-dev ## Check code style (ruff lint and format check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: setup ## Fix what ruff can fix and format the code
+format: setup-dev ## Fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -93,6 +143,11 @@ summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job su
 
 push: setup ## Push data, models and DVC's run-cache to the default remote
 	$(DVC) push --run-cache
+
+refresh-data: setup ## Bring the raw data up to date (dvc update, data.source, or as it is) and track it
+	@# The hook: a project that fetches its data another way (a query, an export) does it here,
+	@# leaving the new file at data.raw in params.yaml, before the line below tracks it.
+	$(PY) -m mlpipeline.commands.refresh
 
 retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then the gate
 	$(call dvc_pull)
@@ -125,12 +180,10 @@ bench: setup ## Benchmark: pipeline vs single script, DVC overhead, scale; the g
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
 
-lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
-	rm -rf .lock-venv
-	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^mlpipeline' > requirements.lock
-	rm -rf .lock-venv
+lock: ## Re-resolve both locks from pyproject.toml (universal, hashed), keeping pins that still fit
+	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
+	$(UV) pip compile pyproject.toml --group dev --universal --generate-hashes --python-version 3.11 --quiet -o requirements-dev.lock
+	$(UV) pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
 
 clean: ## Remove the virtual environment and generated reports
-	rm -rf $(VENV) reports dvc_plots
+	rm -rf $(VENV) $(TOOLS) reports dvc_plots

@@ -1,4 +1,9 @@
-"""Shared fixtures: the sample data, settings, and temporary git+DVC clones of this project."""
+"""Shared fixtures: the sample data, settings, and temporary git+DVC clones of this project.
+
+Everything is built from tests/fixtures/sample (the template's sample data and settings), never
+from the project's current data or params: the tests judge the machinery, and `make ci` judges
+the project.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,12 @@ from mlpipeline.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+# What the environment is built from: a clone must not look newer than the shared .venv.
+LOCKED_INPUTS = ("pyproject.toml", "requirements.lock", "requirements-dev.lock", ".ci/uv-requirements.txt")
+
+
+SAMPLE = ROOT / "tests/fixtures/sample"
+SAMPLE_RAW = "data/raw/telco_churn.csv"
 
 
 @pytest.fixture(scope="session")
@@ -24,17 +35,20 @@ def root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return load_settings(ROOT / "params.yaml")
+def sample() -> Path:
+    """The folder of the template's sample settings: params.yaml, contract.yaml, plots.yaml."""
+    return SAMPLE
 
 
 @pytest.fixture(scope="session")
-def sample_frame(settings: Settings) -> pd.DataFrame:
-    """The bundled sample data: from the workspace, else restored from the sample remote."""
-    raw = ROOT / settings.data.raw
-    if not raw.exists():
-        subprocess.run([str(VENV_BIN / "dvc"), "pull", "-q", f"{raw}.dvc"], cwd=ROOT, check=True)
-    return pd.read_csv(raw)
+def settings() -> Settings:
+    return load_settings(SAMPLE / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def sample_frame() -> pd.DataFrame:
+    """The bundled sample data, as the tests keep it."""
+    return pd.read_csv(SAMPLE / "telco_churn.csv.gz")
 
 
 def tool_env(tmp: Path, src: Path | None = None) -> dict[str, str]:
@@ -87,6 +101,21 @@ class Repo:
     def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("make", "--no-print-directory", *args, check=check)
 
+    def clone(self, source: str | Path, name: str) -> Repo:
+        """``git clone source`` beside this repo, sharing this project's environment.
+
+        The lock files get an old mtime, so make sees the shared .venv as up to date and never
+        rebuilds it from inside a test.
+        """
+        dest = self.path.parent / name
+        self.run("git", "clone", "-q", str(source), str(dest))
+        clone = Repo(dest, self.path.parent / f"{name}-scratch")
+        (dest / ".venv").symlink_to(VENV_BIN.parent)
+        for rel in LOCKED_INPUTS:
+            if (dest / rel).exists():
+                os.utime(dest / rel, (0, 0))
+        return clone
+
     def commit(self, message: str) -> None:
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)
@@ -113,9 +142,22 @@ def project_files() -> list[str]:
     return [f for f in out if f and (ROOT / f).is_file()]
 
 
+def tracked_but_ignored() -> list[str]:
+    """Files this project tracks although an ignore rule matches them (committed with add -f)."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    return [f for f in out if f and (ROOT / f).is_file()]
+
+
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
-    """A clone of the project, committed on main, with the sample data pulled and the pipeline run."""
+    """The project's code on the template's sample, reproduced, pushed to its bundled remote and
+    committed on main: what a fresh copy of the template holds."""
     base = tmp_path_factory.mktemp("template")
     path = base / "repo"
     for rel in project_files():
@@ -124,13 +166,41 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
         shutil.copy2(ROOT / rel, target)  # keep mtimes: make must see the venv as up to date
     (path / ".venv").symlink_to(VENV_BIN.parent)
     repo = Repo(path, base)
+    use_sample(repo)
     repo.git("init", "-q", "-b", "main")
-    repo.commit("template")
-    repo.dvc("pull", "-q", "--allow-missing")
+    repo.dvc("add", "-q", SAMPLE_RAW)
     repo.dvc("repro", "-q")
-    if repo.git("status", "--porcelain").stdout.strip():
-        repo.commit("results as reproduced here")  # tests start clean; test_reproducible checks drift
+    repo.dvc("push", "-q", "-r", "sample")  # the bundled remote holds every output, as shipped
+    repo.git("add", "-A")
+    repo.git("add", "-f", "--", *tracked_but_ignored(), "data/sample_remote/files")
+    repo.git("commit", "-q", "-m", "template on its sample")
     return repo
+
+
+def use_sample(repo: Repo) -> None:
+    """Put the template's sample in place of whatever data and settings the project holds."""
+    import gzip
+
+    from ruamel.yaml import YAML
+
+    for pointer in (repo.path / "data/raw").glob("*.dvc"):
+        (repo.path / "data/raw" / pointer.stem).unlink(missing_ok=True)
+        pointer.unlink()
+    (repo.path / "data/raw/.gitignore").unlink(missing_ok=True)
+    (repo.path / SAMPLE_RAW).write_bytes(gzip.decompress((SAMPLE / "telco_churn.csv.gz").read_bytes()))
+    shutil.copy(SAMPLE / "params.yaml", repo.path / "params.yaml")
+    shutil.copy(SAMPLE / "contract.yaml", repo.path / "data/contract.yaml")
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    dvc_yaml = yaml.load(repo.path / "dvc.yaml")
+    dvc_yaml["plots"] = yaml.load(SAMPLE / "plots.yaml")["plots"]
+    yaml.dump(dvc_yaml, repo.path / "dvc.yaml")
+    config = repo.path / ".dvc/config"
+    config.write_text(
+        "[core]\n    analytics = false\n    autostage = false\n    remote = sample\n"
+        "[plots]\n    html_template = plots_offline.html\n"
+        "['remote \"sample\"']\n    url = ../data/sample_remote\n"
+    )
 
 
 @pytest.fixture

@@ -44,6 +44,8 @@ class DataSettings(_Strict):
 
     raw: Path
     contract: Path
+    # Where `make refresh-data` copies fresh data from (None: data.raw is refreshed in place).
+    source: Path | None = None
     target: str = Field(min_length=1)
     id_column: str | None = None
     positive_class: str | int | None = None

@@ -40,6 +40,10 @@ class Layout:
         return self.root / "models/model.json"
 
     @property
+    def environment(self) -> Path:
+        return self.root / "models/environment.json"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics/metrics.json"
 
@@ -70,3 +74,10 @@ class Layout:
     @property
     def reports(self) -> Path:
         return self.root / "reports"
+
+
+def machine_specific(path: str) -> bool:
+    """Outputs that differ from machine to machine by nature: timings (files named *latency*) and
+    the environment that trained the model. The reproducibility check leaves them out."""
+    name = Path(path).name
+    return "latency" in name or name == "environment.json"

@@ -14,8 +14,8 @@ from mlpipeline.errors import PipelineError
 
 
 @pytest.fixture
-def params(root: Path) -> dict:
-    return yaml.safe_load((root / "params.yaml").read_text())
+def params(sample: Path) -> dict:
+    return yaml.safe_load((sample / "params.yaml").read_text())
 
 
 def error_of(data: dict) -> str:
@@ -24,8 +24,8 @@ def error_of(data: dict) -> str:
     return str(exc.value)
 
 
-def test_shipped_params_are_valid(root: Path) -> None:
-    settings = load_settings(root / "params.yaml")
+def test_shipped_params_are_valid(sample: Path) -> None:
+    settings = load_settings(sample / "params.yaml")
     assert settings.task == "classification"
     assert settings.gate.rules, "the template ships gate rules"
 
@@ -125,9 +125,9 @@ def test_baseline_margin_needs_a_quality_metric(params: dict) -> None:
     assert "gate.rules[0].beat_baseline_by: only quality metrics" in error_of(params)
 
 
-def test_params_are_read_as_yaml_1_2_like_dvc_writes_them(tmp_path: Path, root: Path) -> None:
+def test_params_are_read_as_yaml_1_2_like_dvc_writes_them(tmp_path: Path, sample: Path) -> None:
     # `dvc exp run -S` rewrites params.yaml and drops quotes: `Yes` must stay the string "Yes".
-    text = (root / "params.yaml").read_text().replace("positive_class: 'Yes'", "positive_class: Yes")
+    text = (sample / "params.yaml").read_text().replace("positive_class: 'Yes'", "positive_class: Yes")
     assert "positive_class: Yes " in text
     (tmp_path / "params.yaml").write_text(text)
     assert load_settings(tmp_path / "params.yaml").data.positive_class == "Yes"

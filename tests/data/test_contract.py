@@ -24,11 +24,11 @@ Frame = pd.DataFrame
 
 
 @pytest.fixture
-def project(tmp_path: Path, root: Path, sample_frame: Frame) -> Layout:
+def project(tmp_path: Path, sample: Path, sample_frame: Frame) -> Layout:
     """A project folder with the sample data, its contract and outputs of an earlier run."""
     layout = Layout(tmp_path)
     (tmp_path / "data/raw").mkdir(parents=True)
-    shutil.copy(root / "data/contract.yaml", tmp_path / "data/contract.yaml")
+    shutil.copy(sample / "contract.yaml", tmp_path / "data/contract.yaml")
     sample_frame.to_csv(tmp_path / "data/raw/telco_churn.csv", index=False)
     for path in (layout.train, layout.test, layout.model, layout.metrics):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -264,8 +264,8 @@ def test_bad_contract_file_is_named(project: Layout, settings: Settings) -> None
         run(settings, project)
 
 
-def test_stage_prints_no_traceback(project: Layout, root: Path, sample_frame: Frame) -> None:
-    shutil.copy(root / "params.yaml", project.root / "params.yaml")
+def test_stage_prints_no_traceback(project: Layout, sample: Path, sample_frame: Frame) -> None:
+    shutil.copy(sample / "params.yaml", project.root / "params.yaml")
     sample_frame.drop(columns=["tenure"]).to_csv(raw(project), index=False)
     done = subprocess.run(
         [sys.executable, "-m", "mlpipeline.stages.validate"], cwd=project.root, capture_output=True, text=True
@@ -298,8 +298,10 @@ def test_inferred_contract_round_trips_through_yaml_and_rejects_drift(sample_fra
     assert [(f.column, f.check) for f in failures] == [("tenure", "max 72")]
 
 
-def test_infer_command_writes_a_contract(tmp_path: Path, root: Path, settings: Settings) -> None:
+def test_infer_command_writes_a_contract(tmp_path: Path, sample_frame: Frame) -> None:
     out = tmp_path / "contract.yaml"
+    data = tmp_path / "sample.csv"
+    sample_frame.to_csv(data, index=False)
     done = subprocess.run(
         [
             sys.executable,
@@ -307,7 +309,7 @@ def test_infer_command_writes_a_contract(tmp_path: Path, root: Path, settings: S
             "mlpipeline.commands.contract",
             "infer",
             "--data",
-            str(root / settings.data.raw),
+            str(data),
             "--target",
             "churn",
             "--id",

@@ -171,7 +171,8 @@ def test_an_unavailable_base_model_falls_back_to_unpaired_and_says_so(repo: Repo
     (model,) = cached(repo, "models/model.joblib")
     branch(repo, "other-model")
     commit_change(repo, lambda p: p["model"]["hyperparameters"].update(C=0.5), "C 0.5")
-    model.unlink()  # main's model: not in the cache, and the sample remote never had it
+    model.unlink()  # main's model: neither in the cache nor in the remote (never pushed)
+    (repo.path / "data/sample_remote" / model.relative_to(repo.path / ".dvc/cache")).unlink()
     done = repo.make("ci", "BASE=main", check=False)
     assert "UNPAIRED" in done.stdout
     result = gate_json(repo)

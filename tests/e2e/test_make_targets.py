@@ -13,9 +13,21 @@ pytestmark = pytest.mark.e2e
 
 
 def test_setup_is_skipped_when_up_to_date(repo: Repo) -> None:
-    done = repo.make("setup")
-    assert "pip install" not in done.stdout
-    assert "Nothing to be done" in done.stdout or done.stdout.strip() == ""
+    for target in ("setup", "setup-dev"):
+        done = repo.make(target)
+        assert "uv " not in done.stdout
+        assert "Nothing to be done" in done.stdout or done.stdout.strip() == ""
+
+
+def test_setup_refuses_an_unsupported_python_in_one_line(repo: Repo, tmp_path: Path) -> None:
+    fake = tmp_path / "python3.10"
+    fake.write_text("#!/bin/sh\nexec python3 -c 'import sys; sys.exit(1)' \"$@\"\n")
+    fake.chmod(0o755)
+    (repo.path / ".venv").unlink()  # a new machine: no environment yet (the shared one is not touched)
+    done = repo.make("setup", f"PYTHON={fake}", check=False)
+    assert done.returncode != 0
+    assert f"error: '{fake}' is not Python 3.11 3.12 3.13" in done.stderr
+    assert not (repo.path / ".venv").exists()
 
 
 def test_lint_passes_on_the_template(repo: Repo) -> None:
@@ -38,6 +50,7 @@ def test_help_lists_public_targets(repo: Repo) -> None:
 def test_push_sends_outputs_and_run_cache(repo: Repo, tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     repo.dvc("remote", "add", "-d", "-f", "scratch", str(remote))
+    repo.dvc("repro", "-q", "-f", "gate")  # a stage that runs leaves a run-cache entry
     repo.make("push")
     assert (remote / "files/md5").is_dir()
     assert (remote / "runs").is_dir(), "the run-cache lets CI skip unchanged stages"

@@ -125,6 +125,7 @@ def build_card(
         "metrics": committed_json(root, layout.metrics.relative_to(root)),
         "baseline": committed_json(root, layout.baseline.relative_to(root)),
         "slice_gaps": slices.get("gaps", {}),
+        "environment": committed_json(root, layout.environment.relative_to(root)) or {},
         "gate": gate,
     }
 

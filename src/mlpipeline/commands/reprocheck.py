@@ -1,4 +1,4 @@
-"""Check that the committed dvc.lock is what the pipeline produces, timing files aside.
+"""Check that the committed dvc.lock is what the pipeline produces, machine-specific files aside.
 
 Run after `dvc repro` (as `make ci` does): any stage that re-ran and produced a different hash
 shows up as a difference from the lock committed at HEAD.
@@ -13,16 +13,18 @@ import yaml
 
 from mlpipeline.adapters.gitref import show
 from mlpipeline.errors import PipelineError, run_main
+from mlpipeline.layout import machine_specific
 
 LOCK = "dvc.lock"
 
 
 def _entries(stage: dict[str, Any]) -> dict[str, Any]:
-    """Hash of every dep and out of a stage, plus its params, skipping *latency* files."""
+    """Hash of every dep and out of a stage, plus its params, skipping machine-specific files
+    (timings, and the environment that trained the model)."""
     found: dict[str, Any] = {}
     for kind in ("deps", "outs"):
         for item in stage.get(kind, []):
-            if "latency" in Path(item["path"]).name:
+            if machine_specific(item["path"]):
                 continue
             found[f"{kind[:-1]} {item['path']}"] = item.get("md5")
     for file, values in (stage.get("params") or {}).items():

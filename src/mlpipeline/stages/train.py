@@ -20,14 +20,25 @@ LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "pyarrow", "pandera", 
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries a loaded model depends on."""
-    versions = {"python": platform.python_version()}
+    """Versions of the libraries a loaded model depends on: pinned by the lock, so the same on
+    every supported interpreter."""
+    versions = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def environment() -> dict[str, str]:
+    """The interpreter and machine that trained the model. They legitimately differ between
+    machines, so they live apart from the byte-reproducible card (see reprocheck)."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "system": f"{platform.system()} {platform.machine()}",
+    }
 
 
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
@@ -53,6 +64,7 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
         "model_sha256": file_sha256(layout.model),
     }
     write_json(layout.model_card, card)
+    write_json(layout.environment, environment())
     return card
 
 
