@@ -130,28 +130,21 @@ class Repo:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def project_files() -> list[str]:
-    """Files git tracks in this project, plus new ones it does not ignore."""
+def _ls_files(*flags: str) -> list[str]:
     out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
+        ["git", "ls-files", *flags], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split("\n")
     return [f for f in out if f and (ROOT / f).is_file()]
+
+
+def project_files() -> list[str]:
+    """Files git tracks in this project, plus new ones it does not ignore."""
+    return _ls_files("--cached", "--others", "--exclude-standard")
 
 
 def tracked_but_ignored() -> list[str]:
     """Files this project tracks although an ignore rule matches them (committed with add -f)."""
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\n")
-    return [f for f in out if f and (ROOT / f).is_file()]
+    return _ls_files("--cached", "--ignored", "--exclude-standard")
 
 
 @pytest.fixture(scope="session")

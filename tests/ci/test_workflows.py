@@ -13,6 +13,7 @@ from tests.conftest import ROOT, VENV_BIN
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 # `make test` is what runs this suite, so the suite itself covers it.
 SELF_COVERED = {"test"}
+UV_PIN = ".ci/uv-requirements.txt"
 
 
 def workflow_make_targets() -> set[str]:
@@ -93,3 +94,49 @@ def test_pull_requests_can_compare_with_main() -> None:
     assert "make ci BASE=origin/main" in ci
     assert "GITHUB_STEP_SUMMARY" in ci
     assert "--edit-last" in ci  # one comment, updated
+
+
+def jobs() -> list[tuple[str, str, dict]]:
+    return [
+        (path.name, name, job)
+        for path in WORKFLOWS
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items()
+    ]
+
+
+def test_every_job_that_runs_make_first_installs_the_hash_pinned_uv() -> None:
+    for workflow, name, job in jobs():
+        runs = [step.get("run", "") for step in job.get("steps", [])]
+        first_make = next((i for i, run in enumerate(runs) if re.search(r"\bmake ", run)), None)
+        if first_make is None:
+            continue
+        installs = [i for i, run in enumerate(runs) if "--require-hashes" in run and UV_PIN in run]
+        assert installs and installs[0] < first_make, f"{workflow}:{name} runs make before installing uv"
+
+
+def test_write_tokens_reach_only_the_step_that_writes() -> None:
+    """In jobs that may write to the repository, checkout keeps no credentials and only the last
+    step sees a token: everything before it (installing, running the project) cannot push."""
+    for workflow, name, job in jobs():
+        if job["permissions"].get("contents") != "write":
+            continue
+        steps = job["steps"]
+        checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["persist-credentials"] is False, f"{workflow}:{name}"
+        with_token = [i for i, s in enumerate(steps) if "token" in yaml.safe_dump(s.get("env", {})).lower()]
+        assert with_token == [len(steps) - 1], f"{workflow}:{name}: token in steps {with_token}"
+
+
+def test_the_job_that_opens_the_retrain_pull_request_runs_no_project_code() -> None:
+    (job,) = [j for w, n, j in jobs() if w == "retrain.yml" and j["permissions"].get("pull-requests")]
+    runs = " ".join(step.get("run", "") for step in job["steps"])
+    assert "make " not in runs and "python" not in runs
+    assert job["if"] == "needs.retrain.outputs.changed == 'true'"  # no pull request when nothing changed
+
+
+def test_pull_requests_test_the_oldest_and_newest_supported_python() -> None:
+    supported = re.search(r"^SUPPORTED := (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)[1].split()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'requires-python = ">={supported[0]},<3.{int(supported[-1].split(".")[1]) + 1}"' in pyproject
+    (check,) = [j for w, n, j in jobs() if w == "ci.yml" and n == "check"]
+    assert check["strategy"]["matrix"]["python"] == [supported[0], supported[-1]]
