@@ -48,3 +48,11 @@ def test_publish_with_the_shipped_remote_then_predict_from_another_clone(repo: R
     )
     out = pd.read_csv(tmp_path / "out.csv")
     assert len(out) == 20 and list(out.columns) == ["customer_id", "prediction", "proba_No", "proba_Yes"]
+
+
+def test_pushing_to_the_bundled_remote_after_stages_ran_leaves_it_clean(repo: Repo) -> None:
+    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
+    repo.dvc("repro", "-q")  # new outputs and run-cache entries
+    repo.make("push")
+    assert repo.git("status", "--porcelain", "--", "data/sample_remote").stdout == ""
+    assert any((repo.path / "data/sample_remote/runs").iterdir())  # they were pushed, and ignored
