@@ -115,6 +115,7 @@ $(PLOTS_TEMPLATE):
 	$(PY) -m mlpipeline.commands.plots_template --out $@
 
 repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and the gate verdict
+	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull)
 	$(DVC) repro
 	@$(PY) -m mlpipeline.commands.summary
@@ -134,6 +135,7 @@ plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (ope
 	$(DVC) plots show
 
 ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report
+	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
 	@$(DVC) repro; code=$$?; $(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code
@@ -150,6 +152,7 @@ refresh-data: setup ## Bring the raw data up to date (dvc update, data.source, o
 	$(PY) -m mlpipeline.commands.refresh
 
 retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then the gate
+	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull)
 	$(DVC) exp run --force --set-param split.sample_fraction=1.0
 	@$(PY) -m mlpipeline.commands.summary

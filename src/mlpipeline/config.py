@@ -6,13 +6,14 @@ names the key and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import re
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML, YAMLError
 
 from mlpipeline import catalog
 from mlpipeline.errors import PipelineError
@@ -48,7 +49,8 @@ class DataSettings(_Strict):
     source: Path | None = None
     target: str = Field(min_length=1)
     id_column: str | None = None
-    positive_class: str | int | None = None
+    # bool before int: `true` must not become 1 (a boolean target's classes are True/False).
+    positive_class: bool | str | int | float | None = None
 
 
 class SplitSettings(_Strict):
@@ -203,19 +205,58 @@ def load_settings(path: str | Path = PARAMS_FILE) -> Settings:
     return parse_settings(read_yaml(path), source=str(path))
 
 
+class Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's core schema, the dialect DVC reads and writes.
+
+    Only true/false are booleans (`Yes`, `No`, `on` stay strings), numbers never have underscores
+    or a sexagesimal form, and `0o17` / `0x1f` are the only non-decimal integers. Every YAML file
+    the package reads goes through here, so one file never means two things.
+    """
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp) for tag, regexp in resolvers if tag.rsplit(":", 1)[1] not in ("bool", "int", "float")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+):
+    Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    base = {"0o": 8, "0x": 16}.get(text[:2], 10)
+    return int(text[2:] if base != 10 else text, base)
+
+
+Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _yaml12_int)
+
+
+def load_yaml(text: str, source: str = "<text>") -> Any:
+    """Parse YAML 1.2 text; a syntax error becomes one line naming ``source`` and the line."""
+    try:
+        return yaml.load(text, Loader=Yaml12Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise PipelineError(f"{source}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with a clear error for a missing or malformed file."""
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"{path}: file not found (run from the project root)")
-    # YAML 1.2, as DVC reads and writes params files: `Yes` is a string, not a boolean.
-    loader = YAML(typ="safe", pure=True)
-    try:
-        data = loader.load(path.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise PipelineError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(data, dict):
         raise PipelineError(f"{path}: expected a mapping of keys at the top level")
     return data
@@ -237,7 +278,9 @@ def format_error(err: Any, root: type[BaseModel]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, loc[:-1])
-        return f"{key}: unknown key; allowed keys here: {', '.join(allowed)}"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{key}: unknown key{hint} (allowed keys here: {', '.join(allowed)})"
     if kind == "missing":
         return f"{key}: required key is missing"
     if kind == "literal_error":

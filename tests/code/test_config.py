@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlpipeline.config import load_settings, parse_settings
+from mlpipeline.config import load_settings, load_yaml, parse_settings
 from mlpipeline.core.model import make_estimator
 from mlpipeline.errors import PipelineError
 
@@ -131,3 +131,30 @@ def test_params_are_read_as_yaml_1_2_like_dvc_writes_them(tmp_path: Path, sample
     assert "positive_class: Yes " in text
     (tmp_path / "params.yaml").write_text(text)
     assert load_settings(tmp_path / "params.yaml").data.positive_class == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[No, No phone service, Yes]", ["No", "No phone service", "Yes"]),  # YAML 1.1 would say False/True
+        ("[on, off, y, n]", ["on", "off", "y", "n"]),
+        ("[true, false, True, FALSE]", [True, False, True, False]),
+        ("[017, 0o17, 0x1f, -3, 1_000, '1:20', 1:20]", [17, 15, 31, -3, "1_000", "1:20", "1:20"]),
+        ("[1.5, .5, 1e3, -.inf, ~, null]", [1.5, 0.5, 1000.0, float("-inf"), None, None]),
+    ],
+)
+def test_every_yaml_file_is_read_as_yaml_1_2(text: str, expected: list) -> None:
+    assert load_yaml(text) == expected
+
+
+def test_a_contract_from_git_keeps_yes_and_no_as_strings() -> None:
+    from mlpipeline.core.contract import parse_contract
+
+    text = "columns:\n  phone: {dtype: string, allowed: [No, No phone service, Yes]}\n"
+    contract = parse_contract(load_yaml(text), "data/contract.yaml at abc")
+    assert contract.columns["phone"].allowed == ["No", "No phone service", "Yes"]
+
+
+def test_bad_yaml_names_the_file_and_line() -> None:
+    with pytest.raises(PipelineError, match=r"dvc.lock at main: line 2 is not valid YAML"):
+        load_yaml("a: 1\nb: c: d\n", "dvc.lock at main")

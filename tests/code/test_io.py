@@ -28,3 +28,15 @@ def test_json_is_stable_and_refuses_nan() -> None:
     assert to_json({"b": 1, "a": 2}) == to_json({"a": 2, "b": 1})
     with pytest.raises(ValueError):
         to_json({"x": float("inf")})
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_get_the_mode_the_umask_gives_not_mkstemps_0600(tmp_path: Path, umask: int) -> None:
+    import os
+
+    old = os.umask(umask)
+    try:
+        write_json(tmp_path / "m.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -61,3 +61,11 @@ def test_gaps_only_over_fairness_columns() -> None:
     out = m.slice_metrics("regression", groups, y, pred, None, None, min_size=1, gap_columns=["fair"])
     assert set(out["by"]) == {"fair", "business"}
     assert out["gaps"]["mae"]["column"] == "fair" and out["gaps"]["mae"]["value"] == 2.0
+
+
+def test_a_test_class_the_model_never_saw_costs_log_loss_instead_of_an_error() -> None:
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+    y = np.array(["a", "b", "c"], dtype=object)  # "c" was absent from training
+    out = m.classification_metrics(y, proba, ["a", "b"], None)
+    assert out["log_loss"] == pytest.approx(-(np.log(0.9) + np.log(0.8) + np.log(1e-15)) / 3, rel=1e-6)
+    assert out["accuracy"] == pytest.approx(2 / 3, abs=1e-6)

@@ -69,6 +69,16 @@ def test_bad_params_give_one_clear_line(repo: Repo, edit, named: str) -> None:
     assert "Traceback" not in repo.dvc("repro", check=False).stderr
 
 
+def test_a_misspelled_section_is_named_with_its_fix_before_dvc_runs(repo: Repo) -> None:
+    text = (repo.path / "params.yaml").read_text()
+    (repo.path / "params.yaml").write_text(text.replace("\nmodel:\n", "\nmodle:\n", 1))
+    done = repo.make("repro", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "params.yaml: modle: unknown key; did you mean 'model'?" in done.stderr
+    assert "params.yaml: model: required key is missing" in done.stderr
+    assert "Running stage" not in done.stdout and "dvc pull" not in done.stdout
+
+
 def test_bad_data_stops_at_validate_and_keeps_later_outputs(repo: Repo) -> None:
     raw = repo.path / "data/raw/telco_churn.csv"
     later = [repo.path / p for p in ("models/model.joblib", "metrics/metrics.json", "metrics/gate.json")]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 
@@ -26,12 +24,6 @@ def _settings(task: str, estimator: str, target: str, hyper: dict | None = None)
             "model": {"estimator": estimator, "hyperparameters": hyper or {}},
         }
     )
-
-
-def _dump(model: object) -> bytes:
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +49,31 @@ def test_sample_model_beats_the_baseline(settings: Settings, sample_split) -> No
     assert "customer_id" not in features and "churn" not in features
 
 
-def test_training_is_byte_deterministic(settings: Settings, sample_split) -> None:
+def test_training_is_byte_deterministic_across_processes(settings: Settings, sample_split, tmp_path) -> None:
+    """Two fresh interpreters (their own hash seeds and import order) pickle the same bytes."""
+    import subprocess
+    import sys
+
     train, _ = sample_split
-    assert _dump(fit(settings, train)[0]) == _dump(fit(settings, train)[0])
+    train.to_parquet(tmp_path / "train.parquet")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    code = (
+        "import io, sys, joblib, pandas as pd\n"
+        "from mlpipeline.config import load_settings\nfrom mlpipeline.core.model import fit\n"
+        "buf = io.BytesIO()\n"
+        "joblib.dump(fit(load_settings(sys.argv[1]), pd.read_parquet(sys.argv[2]))[0], buf)\n"
+        "sys.stdout.buffer.write(buf.getvalue())\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "params.yaml"), str(tmp_path / "train.parquet")],
+            capture_output=True,
+            check=True,
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert len(runs[0]) > 1000 and runs[0] == runs[1]
 
 
 def test_categorical_and_plain_text_inputs_predict_the_same(settings: Settings, sample_split) -> None:

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlpipeline.adapters import processes
+from mlpipeline.config import load_yaml
 from mlpipeline.errors import PipelineError
 
 
@@ -37,7 +36,7 @@ def read_json_at(root: Path, ref: str, path: str) -> Any | None:
 def locked_md5(root: Path, ref: str, path: str) -> str | None:
     """The MD5 that dvc.lock at ``ref`` records for the stage output ``path``, if any."""
     text = show(root, ref, "dvc.lock")
-    lock = yaml.safe_load(text) if text else None
+    lock = load_yaml(text, f"dvc.lock at {ref}") if text else None
     stages = (lock or {}).get("stages", {}).values()
     return next((o["md5"] for s in stages for o in s.get("outs", []) if o["path"] == path), None)
 

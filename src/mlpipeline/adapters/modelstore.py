@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
 import joblib
 
 from mlpipeline.adapters import dvc
-from mlpipeline.adapters.files import file_md5, file_sha256
+from mlpipeline.adapters.files import file_md5
 from mlpipeline.adapters.gitref import locked_md5
 from mlpipeline.errors import PipelineError
 from mlpipeline.layout import Layout
@@ -33,11 +35,15 @@ def model_file(root: Path, commit: str | None, scratch: Path) -> Path:
 
 
 def load_verified(path: Path, card: dict[str, Any]) -> Any:
-    """Unpickle ``path`` only if its SHA-256 is the one the model card recorded."""
-    actual = file_sha256(path)
+    """Unpickle ``path`` only if its SHA-256 is the one the model card recorded.
+
+    The file is read once: the bytes that were checked are the bytes that are loaded.
+    """
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != card["model_sha256"]:
         raise PipelineError(
             f"{path}: SHA-256 {actual[:16]}… does not match the model card ({card['model_sha256'][:16]}…);"
             " refusing to load a file that is not the released model"
         )
-    return joblib.load(path)
+    return joblib.load(io.BytesIO(data))

@@ -16,15 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json, write_json, write_text
 from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at
 from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.commands.reprocheck import committed_lock, differences
-from mlpipeline.config import Settings, load_settings
+from mlpipeline.config import Settings, load_settings, load_yaml
 from mlpipeline.core import compare, latency, report
 from mlpipeline.core import rules as r
 from mlpipeline.core.split import row_keys
@@ -233,7 +231,7 @@ def judge(settings: Settings, layout: Layout, base_ref: str | None, repro_exit: 
     ]
     reproducible = None
     if not repro_exit:
-        produced = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8")) or {}
+        produced = load_yaml((root / "dvc.lock").read_text(encoding="utf-8"), "dvc.lock") or {}
         reproducible = differences(committed_lock(root), produced)
     return Judgement(base_ref or "", note, outcomes, pairing, reproducible=reproducible)
 

@@ -13,16 +13,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlpipeline.adapters.files import atomic_path, read_json
 from mlpipeline.adapters.gitref import show
 from mlpipeline.adapters.modelstore import load_verified, model_file
 from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.commands import registry
+from mlpipeline.config import load_yaml
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core.frames import model_ready
-from mlpipeline.core.prediction import predict_frame
+from mlpipeline.core.prediction import fill_absent_features, predict_frame
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -55,7 +54,9 @@ def serving_contract(root: Path, commit: str | None, card: dict[str, Any]) -> co
         raise PipelineError(
             f"{card['contract']} is not committed at {commit[:10]}; the model has no contract"
         )
-    return contract_mod.Contract.model_validate(yaml.safe_load(text))
+    return contract_mod.parse_contract(
+        load_yaml(text, f"{card['contract']} at {commit[:10]}"), card["contract"]
+    )
 
 
 def run(root: Path, input_path: Path, output_path: Path, stage: str | None, version: str | None) -> str:
@@ -73,7 +74,13 @@ def run(root: Path, input_path: Path, output_path: Path, stage: str | None, vers
         )
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
-    predictions = predict_frame(model, card, model_ready(validated, keep_text=[card["id_column"]]))
+    ready = model_ready(validated, keep_text=[card["id_column"]])
+    absent = fill_absent_features(ready, card)
+    if absent:
+        print(
+            f"warning: optional column(s) absent from {input_path}, predicted as missing: {', '.join(absent)}"
+        )
+    predictions = predict_frame(model, card, ready)
     with atomic_path(output_path) as tmp:
         predictions.to_csv(tmp, index=False)
     return label

@@ -15,11 +15,9 @@ import argparse
 import shutil
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from mlpipeline.adapters import processes
 from mlpipeline.adapters.files import atomic_path, file_md5
-from mlpipeline.config import load_settings
+from mlpipeline.config import load_settings, load_yaml
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -28,14 +26,14 @@ def tracked_md5(pointer: Path) -> str | None:
     """The MD5 a .dvc pointer records for its output."""
     if not pointer.exists():
         return None
-    outs = (YAML(typ="safe", pure=True).load(pointer.read_text(encoding="utf-8")) or {}).get("outs") or [{}]
+    outs = (load_yaml(pointer.read_text(encoding="utf-8"), str(pointer)) or {}).get("outs") or [{}]
     return outs[0].get("md5")
 
 
 def is_import(pointer: Path) -> bool:
     """True when the pointer was written by `dvc import` or `dvc import-url` (it has deps)."""
     return pointer.exists() and bool(
-        (YAML(typ="safe", pure=True).load(pointer.read_text()) or {}).get("deps")
+        (load_yaml(pointer.read_text(encoding="utf-8"), str(pointer)) or {}).get("deps")
     )
 
 

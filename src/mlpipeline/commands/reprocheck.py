@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlpipeline.adapters.gitref import show
+from mlpipeline.config import load_yaml
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import machine_specific
 
@@ -56,13 +55,13 @@ def committed_lock(root: Path) -> dict[str, Any]:
     text = show(root, "HEAD", LOCK)
     if text is None:
         raise PipelineError(f"{LOCK} is not committed at HEAD; run `dvc repro` and commit {LOCK}")
-    return yaml.safe_load(text) or {}
+    return load_yaml(text, f"{LOCK} at HEAD") or {}
 
 
 def main() -> int:
     """Exit 1, listing the differences, when the pipeline did not reproduce the committed lock."""
     root = Path()
-    produced = yaml.safe_load((root / LOCK).read_text(encoding="utf-8")) or {}
+    produced = load_yaml((root / LOCK).read_text(encoding="utf-8"), LOCK) or {}
     found = differences(committed_lock(root), produced)
     if found:
         listing = "\n  ".join(found)

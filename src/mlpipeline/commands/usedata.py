@@ -22,11 +22,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from mlpipeline.adapters import processes
 from mlpipeline.adapters.files import write_text
 from mlpipeline.adapters.tabular import read_csv
-from mlpipeline.config import load_settings, parse_settings
+from mlpipeline.config import load_settings, load_yaml, parse_settings
 from mlpipeline.core.contract import contract_yaml, infer_contract
 from mlpipeline.errors import PipelineError, run_main
 
 MAX_CLASSES = 20
+# A model that outgrows this is slow to load and to serve; the rule says so before it ships.
+MAX_MODEL_MB = 100
 
 
 @dataclass
@@ -87,6 +89,12 @@ def plan(frame: pd.DataFrame, target: str, task: str | None, id_column: str | No
         raise PipelineError(f"TARGET '{target}' has {y.nunique()} classes; did you mean TASK=regression?")
     if id_column is not None and id_column not in frame.columns:
         raise PipelineError(f"ID '{id_column}' is not a column of the file")
+    if id_column is not None and not (frame[id_column].notna().all() and frame[id_column].is_unique):
+        distinct = frame[id_column].nunique()
+        raise PipelineError(
+            f"ID '{id_column}' is not an id: {distinct} distinct value(s) in {len(frame)} rows; an id"
+            " column holds one value per row (leave ID out and use-data picks one, or says there is none)"
+        )
     if id_column is None:
         candidates = id_candidates(frame, target)
         if candidates:
@@ -117,10 +125,12 @@ def gate_rules(task: str) -> list[dict[str, Any]]:
             {"metric": "roc_auc", "beat_baseline_by": 0.15},
             {"metric": "f1", "max_regression": 0.02},
             {"metric": "roc_auc", "max_regression": 0.02},
+            {"metric": "model_size_mb", "max": MAX_MODEL_MB},
         ]
     return [
         {"metric": "r2", "beat_baseline_by": 0.1},
         {"metric": "r2", "max_regression": 0.02},
+        {"metric": "model_size_mb", "max": MAX_MODEL_MB},
     ]
 
 
@@ -217,7 +227,8 @@ def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
         rules.append(item)
     doc["gate"]["rules"] = rules
     if "registry" in doc:
-        doc["registry"]["description"] = f"Predicts {p.target}."
+        # The card already says what the model predicts; this line says what it was trained on.
+        doc["registry"]["description"] = f"Trained on {raw}."
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
@@ -241,7 +252,7 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
     raw_rel = f"data/raw/{source.name}"
     contract_rel = str(settings.data.contract)
     params_text = new_params((root / "params.yaml").read_text(encoding="utf-8"), p, raw_rel, contract_rel)
-    parse_settings(YAML(typ="safe", pure=True).load(params_text))  # the new settings must be valid
+    parse_settings(load_yaml(params_text, "params.yaml"))  # the new settings must be valid
     contract_text = contract_yaml(infer_contract(frame, target, p.id_column), raw_rel)
     dvc_text = new_dvc_yaml((root / "dvc.yaml").read_text(encoding="utf-8"), p)
     # Everything is decided and valid: from here on, write.

@@ -89,15 +89,19 @@ class Failure:
 
 def load_contract(path: str | Path, target: str | None = None) -> Contract:
     """Read and validate a contract file; the target, if given, must be one of its columns."""
-    data = read_yaml(path)
+    return parse_contract(read_yaml(path), str(path), target)
+
+
+def parse_contract(data: Any, source: str, target: str | None = None) -> Contract:
+    """Validate an already-loaded contract; every problem names ``source`` and the key."""
     try:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {format_error(err, Contract)}" for err in exc.errors()]
+        lines = [f"{source}: {format_error(err, Contract)}" for err in exc.errors()]
         raise PipelineError("\n".join(lines)) from None
     if target is not None and target not in contract.columns:
         raise PipelineError(
-            f"{path}: the target '{target}' (data.target in params.yaml) has no entry under columns"
+            f"{source}: the target '{target}' (data.target in params.yaml) has no entry under columns"
         )
     return contract
 
@@ -220,6 +224,20 @@ def check(
     except pa.errors.SchemaError as exc:  # raised eagerly by some table-wide problems
         return frame, [Failure("(table)", str(exc).splitlines()[0], 1)], dropped
     return validated, [], dropped
+
+
+def class_failures(target: pd.Series, spec: ColumnSpec) -> tuple[list[Failure], list[str]]:
+    """A classification target needs two classes or more; also the allowed classes it lacks.
+
+    The rarest-class share is computed over the classes present, so a target holding one class
+    passed every table rule and training died after DVC had removed the last good model.
+    """
+    present = sorted(map(str, target.dropna().unique()))
+    absent = [str(a) for a in (spec.allowed or []) if str(a) not in present]
+    if len(present) >= 2:
+        return [], absent
+    check_name = "at least 2 classes" + (f" (absent: {', '.join(absent[:5])})" if absent else "")
+    return [Failure(str(target.name), check_name, len(target), present)], absent
 
 
 def summarise(cases: pd.DataFrame) -> list[Failure]:

@@ -70,10 +70,13 @@ def log_loss(y: np.ndarray, proba: np.ndarray, classes: list[Any]) -> float:
     dominated evaluation time at millions of rows.
     """
     codes = pd.Categorical(y, categories=classes).codes
-    if len(codes) == 0 or (codes < 0).any():
-        return skm.log_loss(y, np.clip(proba, 1e-15, 1), labels=classes)
+    if len(codes) == 0:
+        return float("nan")
     rows = proba / proba.sum(axis=1, keepdims=True)
-    return float(-np.mean(np.log(np.clip(rows[np.arange(len(codes)), codes], 1e-15, 1))))
+    # A class the model never saw (absent from training) has probability 0 for it: clipped, as
+    # sklearn clips, rather than an error that would stop evaluate.
+    true_p = np.where(codes >= 0, rows[np.arange(len(codes)), np.clip(codes, 0, None)], 0.0)
+    return float(-np.mean(np.log(np.clip(true_p, 1e-15, 1))))
 
 
 def regression_metrics(y_true: pd.Series | np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:

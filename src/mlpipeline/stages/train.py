@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from mlpipeline.core.model import fit
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
 
+LARGE_MODEL_MB = 50
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "pyarrow", "pandera", "dvc")
 
 
@@ -65,6 +67,13 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     }
     write_json(layout.model_card, card)
     write_json(layout.environment, environment())
+    size_mb = layout.model.stat().st_size / 1e6
+    if size_mb > LARGE_MODEL_MB:
+        print(
+            f"warning: {layout.model} is {size_mb:.0f} MB; loading and serving it will be slow"
+            " (a model_size_mb rule in gate.rules can refuse it)",
+            file=sys.stderr,
+        )
     return card
 
 

@@ -24,6 +24,10 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     frame = read_csv(raw_path)
     table = contract_mod.table_figures(frame, data.target)
     validated, failures, dropped = contract_mod.check(frame, contract, data.target, figures=table)
+    absent: list[str] = []
+    if not failures and settings.task == "classification":
+        found, absent = contract_mod.class_failures(validated[data.target], contract.columns[data.target])
+        failures += found
     report: dict[str, Any] = {
         "source": str(data.raw),
         "contract": str(data.contract),
@@ -36,6 +40,11 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
         raise PipelineError(contract_mod.format_failures(failures, str(data.raw)))
     if dropped:
         print(f"warning: dropped columns not in the contract: {', '.join(dropped)}", file=sys.stderr)
+    if absent:
+        print(
+            f"warning: {data.target}: the contract allows class(es) the data lacks: {', '.join(absent)}",
+            file=sys.stderr,
+        )
     for name in [data.id_column, settings.split.group_column, settings.split.time_column]:
         if name and name not in validated.columns:
             raise PipelineError(f"params.yaml names column '{name}', which the contract does not keep")
