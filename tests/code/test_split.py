@@ -105,3 +105,19 @@ def test_sample_fraction_is_seeded_and_stable(frame: pd.DataFrame) -> None:
     assert 60 < len(a) < 140 and a["id"].tolist() == b["id"].tolist()
     grown = pd.concat([frame, _more_rows(frame, 500, 3)], ignore_index=True)
     assert set(sample(grown, settings, "id")["id"]) & set(frame["id"]) == set(a["id"])
+
+
+def test_a_time_split_defeated_by_tied_timestamps_says_so(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[-600:], "day"] = "2024-03-01 00:00:00"  # 60% of rows on the last day
+    with pytest.raises(PipelineError, match=r"60% of rows share the latest time in 'day'"):
+        split(frame, SplitSettings(policy="time", time_column="day", test_size=0.2), "y")
+
+
+def test_a_dominant_group_is_warned_about(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[:900], "customer"] = 7  # one customer holds 90% of rows
+    for seed in range(10):
+        _, test, policy = split(frame, SplitSettings(policy="group", group_column="customer", seed=seed), "y")
+        if len(test) > 500:  # the big group landed in test
+            assert "the largest group has 90% of rows" in policy["warnings"][0]
+            return
+    pytest.fail("the dominant group never landed in test across 10 seeds")

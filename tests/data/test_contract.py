@@ -19,6 +19,7 @@ from mlpipeline.core import contract as c
 from mlpipeline.errors import PipelineError
 from mlpipeline.layout import Layout
 from mlpipeline.stages.validate import run
+from tests.conftest import SAMPLE
 
 Frame = pd.DataFrame
 
@@ -327,3 +328,14 @@ def test_infer_command_writes_a_contract(tmp_path: Path, sample_frame: Frame) ->
 def test_infer_refuses_unknown_target(sample_frame: Frame) -> None:
     with pytest.raises(PipelineError, match="target 'nope' is not a column"):
         c.infer_contract(sample_frame, "nope")
+
+
+def test_a_fraction_in_an_integer_column_is_counted_and_shown(sample_frame: Frame) -> None:
+    contract = c.load_contract(SAMPLE / "contract.yaml", "churn")
+    frame = sample_frame.copy()
+    frame["tenure"] = frame["tenure"].astype(float)
+    frame.loc[[3, 7, 9], "tenure"] = [41.5, 2.25, 41.5]
+    _, failures, _ = c.check(frame, contract, "churn")
+    (failure,) = [f for f in failures if f.column == "tenure"]
+    assert failure.check == "type integer (has a fractional part)"
+    assert failure.count == 3 and failure.examples == ["41.5", "2.25"]

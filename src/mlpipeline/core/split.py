@@ -74,6 +74,14 @@ def split(
             _every_class_on_both_sides(frame[target].to_numpy(), u, test_mask)
         how = assignment(id_column, frame)
     train, test = frame[~test_mask], frame[test_mask]
+    warnings = []
+    share = len(test) / max(len(frame), 1)
+    if settings.policy == "group" and not settings.test_size / 2 <= share <= settings.test_size * 2:
+        biggest = frame[settings.group_column].value_counts(normalize=True)
+        warnings.append(
+            f"split.group_column: the test set holds {share:.0%} of rows (split.test_size asks"
+            f" {settings.test_size:.0%}); the largest group has {biggest.iloc[0]:.0%} of rows"
+        )
     if len(train) == 0 or len(test) == 0:
         raise PipelineError(
             f"split.test_size: {settings.test_size} leaves {len(train)} train and {len(test)} test"
@@ -89,6 +97,7 @@ def split(
         "sample_fraction": settings.sample_fraction,
         "rows_train": len(train),
         "rows_test": len(test),
+        "warnings": warnings,
     }
     return train.reset_index(drop=True), test.reset_index(drop=True), policy
 
@@ -127,4 +136,13 @@ def _time(frame: pd.DataFrame, column: str, test_size: float) -> np.ndarray:
     if times.isna().any():
         raise PipelineError(f"split.time_column: '{column}' has missing or unparseable dates")
     cutoff = times.quantile(1 - test_size)
-    return (times > cutoff).to_numpy()
+    mask = (times > cutoff).to_numpy()
+    if not mask.any() or mask.all():
+        latest = times.max()
+        tied = float((times == latest).mean())
+        raise PipelineError(
+            f"split.time_column: {tied:.0%} of rows share the latest time in '{column}' ({latest}),"
+            f" so no cut leaves {test_size:.0%} of rows for test; use a finer time column, or another"
+            " split.policy"
+        )
+    return mask

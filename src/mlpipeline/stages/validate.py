@@ -51,6 +51,8 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     prepared = split_ready(validated, data)
     sampled = sample(prepared, settings.split, data.id_column)
     train, test, policy = split(sampled, settings.split, data.target, data.id_column)
+    for warning in policy["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     write_parquet(layout.train, train)
     write_parquet(layout.test, test)
     report.update(
