@@ -71,7 +71,7 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict use-data bench lock clean
+.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -160,6 +160,10 @@ retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then
 use-data: setup ## Adopt your CSV: DATA=file.csv TARGET=column [TASK=classification|regression] [ID=column]
 	@test -n "$(DATA)" -a -n "$(TARGET)" || { echo "usage: make use-data DATA=file.csv TARGET=column" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.usedata --data "$(DATA)" --target "$(TARGET)" $(if $(TASK),--task "$(TASK)",) $(if $(ID),--id "$(ID)",)
+
+update-data: setup ## A newer file of the adopted data: DATA=file.csv (keeps params and contract; checks it first)
+	@test -n "$(DATA)" || { echo "usage: make update-data DATA=file.csv" >&2; exit 2; }
+	$(PY) -m mlpipeline.commands.usedata --update --data "$(DATA)"
 
 release: setup ## Register the model at HEAD (clean tree, on gate.base, full gate passes) [NOTES=...] [FORCE=why]
 	$(PY) -m mlpipeline.commands.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag) --force-reason "$(FORCE)"

@@ -56,3 +56,28 @@ def test_a_missing_source_is_one_clear_line(repo: Repo, tmp_path: Path) -> None:
     done = repo.make("refresh-data", check=False)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "data.source" in done.stderr and "nowhere.csv is not a file" in done.stderr
+
+
+def test_update_data_tracks_a_newer_file_and_keeps_params_and_contract(repo: Repo, tmp_path: Path) -> None:
+    params, contract = (repo.path / "params.yaml").read_text(), (repo.path / "data/contract.yaml").read_text()
+    newer = tmp_path / "may.csv"
+    grown(repo, newer)
+    done = repo.make("update-data", f"DATA={newer}")
+    assert f"{RAW} is now {newer} (7343 rows" in done.stdout
+    assert (repo.path / "params.yaml").read_text() == params
+    assert (repo.path / "data/contract.yaml").read_text() == contract
+    assert repo.git("status", "--porcelain").stdout.split() == ["M", f"{RAW}.dvc"]
+    assert "validate" in repo.dvc("status").stdout
+
+
+def test_update_data_refuses_a_file_that_breaks_the_contract_and_changes_nothing(
+    repo: Repo, tmp_path: Path
+) -> None:
+    bad = tmp_path / "june.csv"
+    frame = pd.read_csv(repo.path / RAW)
+    frame.loc[:4, "contract"] = "Lifetime"
+    frame.to_csv(bad, index=False)
+    done = repo.make("update-data", f"DATA={bad}", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "contract" in done.stderr and "Lifetime" in done.stderr and "nothing changed" in done.stderr
+    assert repo.git("status", "--porcelain").stdout == ""

@@ -20,10 +20,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from mlpipeline.adapters import processes
-from mlpipeline.adapters.files import write_text
+from mlpipeline.adapters.files import atomic_path, file_md5, write_text
 from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.config import load_settings, load_yaml, parse_settings
-from mlpipeline.core.contract import contract_yaml, infer_contract
+from mlpipeline.core.contract import check, contract_yaml, format_failures, infer_contract, load_contract
 from mlpipeline.errors import PipelineError, run_main
 
 MAX_CLASSES = 20
@@ -275,14 +275,53 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
     return [*p.notes, f"changed: {', '.join(changed)}"]
 
 
+def update_data(root: Path, source: Path) -> list[str]:
+    """A newer file of the data already adopted: same params, same contract, same target.
+
+    Refuses, changing nothing, when the file breaks the contract (each problem named), so the
+    estimator, hyperparameters and contract a project tuned are never reset by new rows.
+    """
+    settings = load_settings(root / "params.yaml")
+    data = settings.data
+    frame = read_csv(source, missing_hint="check the DATA path")
+    contract = load_contract(root / data.contract, target=data.target)
+    _, failures, _ = check(frame.copy(), contract, data.target)
+    if failures:
+        raise PipelineError(
+            format_failures(failures, str(source)).replace(
+                "nothing downstream ran", f"nothing changed; fix the file or edit {data.contract} first"
+            )
+        )
+    target_path = root / data.raw
+    before = file_md5(target_path) if target_path.exists() else None
+    if source.resolve() != target_path.resolve():
+        with atomic_path(target_path) as tmp:
+            shutil.copyfile(source, tmp)
+    processes.output(root, "dvc", "add", "-q", str(data.raw))
+    if before == file_md5(target_path):
+        return [f"{source} is the data already tracked at {data.raw}: nothing changed"]
+    return [
+        f"{data.raw} is now {source} ({len(frame)} rows; it passes {data.contract})",
+        f"changed: {data.raw}.dvc; params.yaml and the contract are as they were",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """``--data file.csv --target column [--task ...] [--id column]``."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.usedata")
     parser.add_argument("--data", required=True, type=Path)
-    parser.add_argument("--target", required=True)
+    parser.add_argument("--target", help="required unless --update")
     parser.add_argument("--task", choices=["classification", "regression"])
     parser.add_argument("--id", dest="id_column")
+    parser.add_argument("--update", action="store_true", help="a newer file of the adopted data")
     args = parser.parse_args(argv)
+    if args.update:
+        for note in update_data(Path(), args.data):
+            print(f"update-data: {note}")
+        print("update-data: next: `make repro`, commit, and the pull request's gate compares with main")
+        return 0
+    if not args.target:
+        parser.error("--target is required")
     for note in use_data(Path(), args.data, args.target, args.task or None, args.id_column or None):
         print(f"use-data: {note}")
     print("use-data: next: review data/contract.yaml, then `make repro` and commit")
