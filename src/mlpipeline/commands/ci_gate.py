@@ -119,9 +119,16 @@ def load_branch(layout: Layout) -> tuple[Any, dict[str, Any]]:
 
 
 def paired_evidence(
-    settings: Settings, layout: Layout, ref: str, branch: tuple[Any, dict[str, Any]], test: Any, scratch: Path
+    settings: Settings,
+    layout: Layout,
+    ref: str,
+    branch: tuple[Any, dict[str, Any]],
+    test: Any,
+    ours: Any,
+    scratch: Path,
 ) -> tuple[dict[str, r.Evidence], Pairing]:
-    """Both models on the branch's test rows the base did not train on.
+    """Both models on the branch's test rows the base did not train on (``ours``: the branch's
+    predictions of all of ``test``, made once).
 
     Raises ``PipelineError`` saying why when that cannot be done.
     """
@@ -150,7 +157,7 @@ def paired_evidence(
         )
     model, branch_card = branch
     rows = test[seen].reset_index(drop=True)
-    ours, theirs = _predict(model, branch_card, rows), _predict(base_model, card, rows)
+    ours, theirs = ours[seen], _predict(base_model, card, rows)
     classes = branch_card.get("classes")
     if settings.task == "classification":
         theirs = compare.align_proba(theirs, list(base_model.classes_), list(classes))
@@ -180,13 +187,13 @@ def paired_evidence(
     return evidence, pairing
 
 
-def own_intervals(settings: Settings, branch: tuple[Any, dict[str, Any]], test: Any) -> dict[str, tuple]:
-    """The branch model's metrics on its whole test split, each with its interval."""
-    model, card = branch
+def own_intervals(settings: Settings, card: dict[str, Any], test: Any, ours: Any) -> dict[str, tuple]:
+    """The branch model's metrics on its whole test split (``ours``: its predictions), each with
+    its interval."""
     found = compare.own_intervals(
         settings.task,
         test[settings.data.target].to_numpy(),
-        _predict(model, card, test),
+        ours,
         card.get("classes"),
         card.get("positive_class"),
     )
@@ -212,14 +219,17 @@ def judge(settings: Settings, layout: Layout, base_ref: str | None, repro_exit: 
     current, baseline = current_figures(layout)
     branch = load_branch(layout)
     test = read_parquet(layout.test)
-    intervals = own_intervals(settings, branch, test)
+    ours = _predict(*branch, test)
+    intervals = own_intervals(settings, branch[1], test, ours)
     base, note = (None, NO_BASE) if base_ref is None else base_figures(layout, settings, base_ref)
     evidence: dict[str, r.Evidence] = {}
     pairing = Pairing("none", note)
     if base is not None and base_ref is not None:
         try:
             with tempfile.TemporaryDirectory() as scratch:
-                evidence, pairing = paired_evidence(settings, layout, base_ref, branch, test, Path(scratch))
+                evidence, pairing = paired_evidence(
+                    settings, layout, base_ref, branch, test, ours, Path(scratch)
+                )
         except PipelineError as exc:
             pairing = Pairing("unpaired", f"the base model could not be compared on shared rows: {exc}")
             note = f"UNPAIRED: {pairing.reason}; recorded figures compared instead"
@@ -255,8 +265,7 @@ def run(settings: Settings, layout: Layout, base_ref: str, repro_exit: int = 0) 
     found = judge(settings, layout, base_ref, repro_exit)
     write_json(layout.reports / "gate.json", found.as_dict())
     sections = diffs(base_ref, layout.root)
-    slices = read_optional(layout.slices) if layout.slices.exists() else None
-    markdown = report.gate_markdown(found.as_dict(), settings.task, sections, slices)
+    markdown = report.gate_markdown(found.as_dict(), settings.task, sections, read_optional(layout.slices))
     write_text(layout.reports / "gate.md", markdown)
     return found
 

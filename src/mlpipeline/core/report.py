@@ -147,7 +147,7 @@ def gate_markdown(
     parts += ["### Rules", rule_table(outcomes), HOW_TO_READ]
     for title, text in (diff_sections or {}).items():
         parts += [f"### {title}", text]
-    if slices is not None and slices.get("by"):
+    if slices and slices.get("by"):
         parts += ["### Slices", slice_table(slices, task)]
     return "\n\n".join(parts) + "\n"
 
