@@ -60,8 +60,15 @@ class Judgement:
     reproducible: list[str] | None = None  # differences from the committed dvc.lock; None: not checked
 
     @property
+    def problems(self) -> list[str]:
+        """Why the gate failed, one item each: the pipeline, every broken rule, the lock."""
+        broken = [r.describe(o) for o in self.outcomes if o.status == r.FAIL]
+        lock = ["the pipeline does not reproduce the committed dvc.lock"] if self.reproducible else []
+        return [*([self.pipeline] if self.pipeline else []), *broken, *lock]
+
+    @property
     def passed(self) -> bool:
-        return not self.pipeline and not self.reproducible and r.verdict(self.outcomes)
+        return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -283,11 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gate: {line}")
     print(f"gate: Markdown report (for CI summaries and PR comments): {layout.reports / 'gate.md'}")
     if not found.passed:
-        broken = [r.describe(o) for o in found.outcomes if o.status == r.FAIL]
-        reasons = [*([found.pipeline] if found.pipeline else []), *broken]
-        if found.reproducible:
-            reasons.append("the pipeline does not reproduce the committed dvc.lock")
-        print(f"gate: FAILED (base {args.base}): {'; '.join(reasons)}", file=sys.stderr)
+        print(f"gate: FAILED (base {args.base}): {'; '.join(found.problems)}", file=sys.stderr)
         return 1
     print("gate: passed")
     return 0

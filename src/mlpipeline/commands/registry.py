@@ -19,7 +19,6 @@ from mlpipeline.commands import ci_gate
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import versions as versions_mod
 from mlpipeline.core.report import card_markdown, text_table
-from mlpipeline.core.rules import Outcome, describe
 from mlpipeline.core.versions import ARTIFACT, Version, card_message, holders, next_version, semver
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
@@ -90,13 +89,9 @@ def full_gate(settings: Settings, layout: Layout, known: list[Version], forced: 
     judged = ci_gate.judge(settings, layout, base)
     document = judged.as_dict()
     if not judged.passed:
-        broken = [describe(Outcome(**o)) for o in document["rules"] if o["status"] == "fail"]
-        problems = [*([judged.pipeline] if judged.pipeline else []), *broken]
-        if judged.reproducible:
-            problems.append("the committed results do not reproduce")
         raise PipelineError(
-            f"the full gate against {base or 'no base'} failed ({'; '.join(problems)}); nothing released."
-            " `make ci BASE=<ref>` shows the report"
+            f"the full gate against {base or 'no base'} failed ({'; '.join(judged.problems)});"
+            " nothing released. `make ci BASE=<ref>` shows the report"
         )
     return {
         "passed": True,
