@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import Any
 
 from mlpipeline.adapters import processes
 from mlpipeline.adapters.files import atomic_path, file_md5
@@ -22,19 +23,21 @@ from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
 
-def tracked_md5(pointer: Path) -> str | None:
-    """The MD5 a .dvc pointer records for its output."""
+def read_pointer(pointer: Path) -> dict[str, Any]:
+    """A .dvc pointer file's content; empty when there is none."""
     if not pointer.exists():
-        return None
-    outs = (load_yaml(pointer.read_text(encoding="utf-8"), str(pointer)) or {}).get("outs") or [{}]
-    return outs[0].get("md5")
+        return {}
+    return load_yaml(pointer.read_text(encoding="utf-8"), str(pointer)) or {}
 
 
-def is_import(pointer: Path) -> bool:
+def tracked_md5(pointer: dict[str, Any]) -> str | None:
+    """The MD5 a .dvc pointer records for its output."""
+    return (pointer.get("outs") or [{}])[0].get("md5")
+
+
+def is_import(pointer: dict[str, Any]) -> bool:
     """True when the pointer was written by `dvc import` or `dvc import-url` (it has deps)."""
-    return pointer.exists() and bool(
-        (load_yaml(pointer.read_text(encoding="utf-8"), str(pointer)) or {}).get("deps")
-    )
+    return bool(pointer.get("deps"))
 
 
 def refresh(root: Path) -> tuple[str, str | None, str | None]:
@@ -42,8 +45,9 @@ def refresh(root: Path) -> tuple[str, str | None, str | None]:
     settings = load_settings(Layout(root).params)
     raw = settings.data.raw
     pointer = root / f"{raw}.dvc"
-    before = tracked_md5(pointer)
-    if is_import(pointer):
+    recorded = read_pointer(pointer)
+    before = tracked_md5(recorded)
+    if is_import(recorded):
         processes.output(root, "dvc", "update", "-q", str(pointer.relative_to(root)))
         how = f"dvc update {pointer.name}"
     else:
@@ -65,7 +69,7 @@ def refresh(root: Path) -> tuple[str, str | None, str | None]:
         else:
             how = f"re-tracked {raw} as it is"
         processes.output(root, "dvc", "add", "-q", str(raw))
-    return how, before, tracked_md5(pointer) or file_md5(root / raw)
+    return how, before, tracked_md5(read_pointer(pointer)) or file_md5(root / raw)
 
 
 def main(argv: list[str] | None = None) -> int:

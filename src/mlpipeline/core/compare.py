@@ -42,10 +42,15 @@ def _grouped(w: Weights, order: np.ndarray, starts: np.ndarray, mask: np.ndarray
     return np.add.reduceat((w * mask)[:, order], starts, axis=1)
 
 
-def _auc(score: np.ndarray, is_pos: np.ndarray) -> MetricFn:
+def _ties(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row order by ascending score, and where each run of equal scores starts in that order."""
     order = np.argsort(score, kind="mergesort")
     sorted_scores = score[order]
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    return order, np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+
+
+def _auc(score: np.ndarray, is_pos: np.ndarray) -> MetricFn:
+    order, starts = _ties(score)
 
     def auc(w: Weights) -> np.ndarray:
         pos = _grouped(w, order, starts, is_pos)
@@ -59,9 +64,7 @@ def _auc(score: np.ndarray, is_pos: np.ndarray) -> MetricFn:
 
 
 def _average_precision(score: np.ndarray, is_pos: np.ndarray) -> MetricFn:
-    order = np.argsort(-score, kind="mergesort")
-    sorted_scores = score[order]
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    order, starts = _ties(-score)  # thresholds from the highest score down
 
     def ap(w: Weights) -> np.ndarray:
         pos = _grouped(w, order, starts, is_pos)

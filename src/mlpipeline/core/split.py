@@ -122,11 +122,8 @@ def _every_class_on_both_sides(y: np.ndarray, u: np.ndarray, test_mask: np.ndarr
 def _group(frame: pd.DataFrame, column: str, test_size: float, seed: int) -> np.ndarray:
     if column not in frame.columns:
         raise PipelineError(f"split.group_column: '{column}' is not a column of the data")
-    groups = frame[column]
-    u = uniform(
-        pd.util.hash_pandas_object(groups.astype(str), index=False, hash_key=_HASH_KEY).to_numpy(), seed
-    )
-    return (u < test_size) & groups.notna().to_numpy()
+    u = uniform(row_keys(frame, column), seed)  # keyed by the group, as rows are by their id
+    return (u < test_size) & frame[column].notna().to_numpy()
 
 
 def _time(frame: pd.DataFrame, column: str, test_size: float) -> np.ndarray:
