@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,68 @@ def test_plots_diff_against_main_shows_both_revisions_offline(repo: Repo) -> Non
     page = (repo.path / "diff_plots/index.html").read_text()
     assert re.search(r"<script[^>]*\bsrc\s*=", page) is None
     assert '"rev": "main"' in page and '"rev": "workspace"' in page
+
+
+def _outputs(repo: Repo) -> dict[str, bytes]:
+    """Every file the four stages write, by path."""
+    stages = yaml.safe_load((repo.path / "dvc.yaml").read_text())["stages"]
+    found = {}
+    for stage in stages.values():
+        for entry in [*stage.get("outs", []), *stage.get("metrics", [])]:
+            path = repo.path / (entry if isinstance(entry, str) else next(iter(entry)))
+            files = sorted(path.rglob("*")) if path.is_dir() else [path]
+            found.update({str(f.relative_to(repo.path)): f.read_bytes() for f in files if f.is_file()})
+    return found
+
+
+def _break_data(repo: Repo) -> None:
+    raw = repo.path / "data/raw/telco_churn.csv"
+    lines = raw.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    row = lines[1].rstrip("\n").split(",")
+    row[header.index("tenure")] = "-5"
+    raw.write_text("".join([lines[0], ",".join(row) + "\n", *lines[2:]]))
+
+
+@pytest.mark.parametrize(
+    ("stage", "breaks", "said"),
+    [
+        ("validate", _break_data, "tenure"),
+        (
+            "train",
+            lambda r: r.edit_yaml("params.yaml", lambda p: p["features"].update(drop=["no_such"])),
+            "no_such",
+        ),
+        (
+            "evaluate",
+            lambda r: r.edit_yaml(
+                "params.yaml", lambda p: p["evaluate"].update(slices=["no_such"], fairness=[])
+            ),
+            "no_such",
+        ),
+    ],
+)
+def test_a_failed_stage_keeps_the_last_good_outputs(repo: Repo, stage: str, breaks, said: str) -> None:
+    """DVC deletes a stage's outputs before running it; `persist` and atomic writes keep them."""
+    before = _outputs(repo)
+    breaks(repo)
+    done = repo.dvc("repro", check=False)
+    assert done.returncode != 0 and f"failed to reproduce '{stage}'" in done.stderr
+    assert "Traceback" not in done.stderr and said in done.stderr
+    after = _outputs(repo)
+    # validate reports the failed check in its own report; nothing else it or later stages wrote moves.
+    changed = sorted(p for p in before if after.get(p) != before[p])
+    assert changed == (["metrics/validation.json"] if stage == "validate" else []), changed
+
+
+def test_dvc_from_the_venv_runs_stages_without_activation(repo: Repo) -> None:
+    """`.venv/bin/dvc repro` with a PATH that has no project Python: the launcher finds .venv."""
+    repo.edit_yaml("params.yaml", lambda p: p["gate"]["rules"].append({"metric": "f1", "min": 0.01}))
+    env = dict(repo.env, PATH="/usr/bin:/bin")
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [str(repo.path / ".venv/bin/dvc"), "repro"], cwd=repo.path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Running stage 'gate'" in done.stdout
+    assert json.loads((repo.path / "metrics/gate.json").read_text())["passed"] is True

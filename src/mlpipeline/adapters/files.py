@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,29 @@ def to_json(data: Any) -> str:
 def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` atomically as stable JSON."""
     write_text(path, to_json(data))
+
+
+def write_json_dir(path: str | Path, files: dict[str, Any]) -> None:
+    """Make ``path`` a folder of exactly ``files`` (name to JSON data), swapped in whole.
+
+    The new folder is written beside the old one and renamed into place, so a failure leaves the
+    old folder, and files of an earlier run that this one does not write do not linger.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    old = target.with_name(f".{target.name}.old")
+    try:
+        fresh.chmod(0o777 & ~_umask())
+        for name, data in files.items():
+            write_json(fresh / name, data)
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        fresh.rename(target)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_json(path: str | Path) -> Any:

@@ -41,7 +41,14 @@ def make_estimator(settings: Settings) -> Any:
     params = dict(settings.model.hyperparameters)
     if "random_state" in allowed:
         params.setdefault("random_state", settings.model.seed)
-    return cls(**params)
+    estimator = cls(**params)
+    try:
+        # scikit-learn checks values only inside fit; checked here, `make repro` refuses a bad
+        # value before DVC runs anything (commands/settings.py builds the estimator).
+        estimator._validate_params()
+    except InvalidParameterError as exc:
+        raise PipelineError(f"params.yaml: model.hyperparameters: {exc}") from None
+    return estimator
 
 
 def feature_kinds(frame: pd.DataFrame) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import joblib
 
-from mlpipeline.adapters.files import read_json, write_json
+from mlpipeline.adapters.files import read_json, write_json, write_json_dir
 from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency
@@ -23,21 +23,20 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     test = read_parquet(layout.test)
     train_target = read_parquet(layout.train, columns=[settings.data.target])[settings.data.target]
     result = evaluate(settings, model, card, test, train_target)
-    write_json(layout.metrics, result["metrics"])
-    write_json(layout.baseline, result["baseline"])
-    write_json(layout.slices, result["slices"])
-    for name, records in result["plots"].items():
-        write_json(layout.plots / f"{name}.json", records)
     features = [f["name"] for f in card["features"]]
-    timing = latency.measure(
+    result["latency"] = latency.measure(
         model,
         test[features],
         settings.evaluate.latency_rows,
         layout.model.stat().st_size,
         result["batch_seconds"],
     )
-    write_json(layout.latency, timing)
-    result["latency"] = timing
+    # Everything is computed before the first write, so a failure leaves the last run's files.
+    write_json(layout.metrics, result["metrics"])
+    write_json(layout.baseline, result["baseline"])
+    write_json(layout.slices, result["slices"])
+    write_json_dir(layout.plots, {f"{name}.json": records for name, records in result["plots"].items()})
+    write_json(layout.latency, result["latency"])
     return result
 
 
