@@ -22,7 +22,13 @@ from mlpipeline.config import Settings, load_settings
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 # What the environment is built from: a clone must not look newer than the shared .venv.
-LOCKED_INPUTS = ("pyproject.toml", "requirements.lock", "requirements-dev.lock", ".ci/uv-requirements.txt")
+LOCKED_INPUTS = (
+    "pyproject.toml",
+    "requirements.lock",
+    "requirements-dev.lock",
+    "requirements-serve.lock",
+    ".ci/uv-requirements.txt",
+)
 
 
 SAMPLE = ROOT / "tests/fixtures/sample"

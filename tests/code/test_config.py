@@ -158,3 +158,19 @@ def test_a_contract_from_git_keeps_yes_and_no_as_strings() -> None:
 def test_bad_yaml_names_the_file_and_line() -> None:
     with pytest.raises(PipelineError, match=r"dvc.lock at main: line 2 is not valid YAML"):
         load_yaml("a: 1\nb: c: d\n", "dvc.lock at main")
+
+
+def test_feature_importance_bars_are_drawn_longest_first(root: Path) -> None:
+    """DVC's plain bar template orders bars by name; the importance plot must order them by value."""
+    from dvc_render.vega_templates import get_template
+
+    plots = yaml.safe_load((root / "dvc.yaml").read_text())["plots"]
+    (spec,) = [next(iter(p.values())) for p in plots if "importance" in next(iter(p))]
+    template = get_template(spec["template"])
+    assert template.content["encoding"]["y"]["sort"] == "-x"
+
+
+def test_a_bad_hyperparameter_value_is_refused_before_any_training(params: dict) -> None:
+    params["model"]["hyperparameters"]["C"] = -1
+    with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):
+        make_estimator(parse_settings(params))

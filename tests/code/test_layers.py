@@ -77,7 +77,9 @@ def test_each_stage_depends_on_exactly_the_code_it_runs() -> None:
     edges = ig.graph(PACKAGE_DIR)
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     for name, stage in stages.items():
-        assert stage["cmd"] == f"python3 src/stage.py {name}", f"dvc.yaml stage {name}: runs through the launcher"
+        assert stage["cmd"] == f"python3 src/stage.py {name}", (
+            f"dvc.yaml stage {name}: runs through the launcher"
+        )
         module = f"mlpipeline.stages.{name}"
         runs = {
             m for m in ig.closure(edges, module) if not (PACKAGE_DIR.parent / m.replace(".", "/")).is_dir()

@@ -287,16 +287,36 @@ def test_inferred_contract_accepts_its_own_data(sample_frame: Frame) -> None:
     assert inferred["columns"]["customer_id"]["unique"] is True
     assert inferred["columns"]["churn"]["allowed"] == ["No", "Yes"]
     assert inferred["columns"]["total_charges"]["nullable"] is True
-    assert inferred["columns"]["tenure"] == {"dtype": "integer", "min": 0, "max": 72}
+    # tenure spans 0..72: 10% headroom above, none below 0 for a column without negatives.
+    assert inferred["columns"]["tenure"] == {"dtype": "integer", "min": 0, "max": 80}
+    assert inferred["serving"] == {"out_of_contract": "warn"}
 
 
 def test_inferred_contract_round_trips_through_yaml_and_rejects_drift(sample_frame: Frame) -> None:
     text = c.contract_yaml(c.infer_contract(sample_frame, "churn", "customer_id"), "sample")
     contract = c.Contract.model_validate(yaml.safe_load(text))
     drifted = sample_frame.copy()
+    drifted.loc[0, "tenure"] = 78  # beyond the data, inside the headroom
+    assert c.check(drifted.copy(), contract, "churn")[1] == []
     drifted.loc[0, "tenure"] = 99
     _, failures, _ = c.check(drifted, contract, "churn")
-    assert [(f.column, f.check) for f in failures] == [("tenure", "max 72")]
+    assert [(f.column, f.check) for f in failures] == [("tenure", "max 80")]
+    assert "headroom" in text
+
+
+def test_iso_dates_are_inferred_as_datetime_and_other_text_is_not() -> None:
+    frame = pd.DataFrame(
+        {
+            "day": ["2024-05-31", "2024-06-01", None],
+            "stamp": ["2024-05-31 14:02:00", "2024-06-01T09:00:00", "2024-06-02 00:00"],
+            "zones": ["2024-05-31 14:02:00", "2024-06-01T09:00:00Z", "2024-06-02 00:00"],
+            "code": ["2024", "A-1", "B-2"],
+            "y": ["a", "b", "a"],
+        }
+    )
+    columns = c.infer_contract(frame, "y")["columns"]
+    kinds = [columns[n]["dtype"] for n in ("day", "stamp", "zones", "code")]
+    assert kinds == ["datetime", "datetime", "string", "string"]
 
 
 def test_infer_command_writes_a_contract(tmp_path: Path, sample_frame: Frame) -> None:

@@ -47,7 +47,8 @@ def test_publish_with_the_shipped_remote_then_predict_from_another_clone(repo: R
         "predict", f"INPUT={tmp_path / 'in.csv'}", f"OUTPUT={tmp_path / 'out.csv'}", "VERSION=v1.0.0"
     )
     out = pd.read_csv(tmp_path / "out.csv")
-    assert len(out) == 20 and list(out.columns) == ["customer_id", "prediction", "proba_No", "proba_Yes"]
+    assert len(out) == 20
+    assert list(out.columns) == ["customer_id", "prediction", "proba_No", "proba_Yes", "warnings"]
 
 
 def test_pushing_to_the_bundled_remote_after_stages_ran_leaves_it_clean(repo: Repo) -> None:

@@ -71,7 +71,7 @@ def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo) -> 
     assert "first model" in lines["v1.0.0"] and "f1 0." in lines["v1.1.0"]
 
     out = pd.read_csv(first)
-    assert list(out.columns) == ["customer_id", "prediction", "proba_No", "proba_Yes"]
+    assert list(out.columns) == ["customer_id", "prediction", "proba_No", "proba_Yes", "warnings"]
     assert len(out) == 25 and out["customer_id"].iloc[0] == "C00001"
 
 

