@@ -17,6 +17,7 @@ PY := $(BIN)/python
 DVC := $(BIN)/dvc
 STAMP := $(VENV)/.setup-done
 DEV_STAMP := $(VENV)/.dev-done
+SERVE_STAMP := $(VENV)/.serve-done
 # uv builds the environments; when it is not on PATH, the pinned, hashed one in .ci/ is installed.
 UV_PIN := .ci/uv-requirements.txt
 TOOLS := $(CURDIR)/.tools
@@ -44,6 +45,9 @@ VERSION ?=
 STAGE ?=
 INPUT ?=
 OUTPUT ?=
+# make serve: where the service listens (loopback unless you say otherwise).
+PORT ?= 8000
+HOST ?= 127.0.0.1
 # Bring your own data: make use-data DATA=file.csv TARGET=column [TASK=...] [ID=column].
 DATA ?=
 TARGET ?=
@@ -71,7 +75,7 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -105,10 +109,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m mlpipeline.commands.plots_template --out $(PLOTS_TEMPLATE)
 	@touch $@
 
+# The service's packages (FastAPI, uvicorn) on top of the pipeline's; the dev group has them too.
+$(SERVE_STAMP): $(STAMP) requirements-serve.lock
+	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --require-hashes -r requirements-serve.lock
+	@touch $@
+
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements-dev.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
-	@touch $@
+	@touch $@ $(SERVE_STAMP)  # the dev group includes the serve group
 
 # DVC's default page loads Vega from a CDN; this one inlines it (see src/mlpipeline/commands/plots_template.py).
 $(PLOTS_TEMPLATE):
@@ -183,6 +193,9 @@ predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod]" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
 
+serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] [PORT=8000] [HOST=127.0.0.1]
+	$(PY) -m mlpipeline.commands.serve --stage "$(STAGE)" --version "$(VERSION)" --host "$(HOST)" --port "$(PORT)"
+
 bench: setup ## Benchmark: pipeline vs single script, DVC overhead, scale; the gate's false alarms and cost
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
@@ -191,6 +204,7 @@ lock: ## Re-resolve both locks from pyproject.toml (universal, hashed), keeping 
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
 	$(UV) pip compile pyproject.toml --group dev --universal --generate-hashes --python-version 3.11 --quiet -o requirements-dev.lock
 	$(UV) pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
+	$(UV) pip compile --group pyproject.toml:serve --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-serve.lock
 
 clean: ## Remove the virtual environment and generated reports
 	rm -rf $(VENV) $(TOOLS) reports dvc_plots

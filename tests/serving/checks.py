@@ -1,0 +1,82 @@
+"""Integration checks for a running model service, whatever runs it: the in-process app, `make
+serve` on loopback, or the container. Each takes a client with ``get``/``post`` (FastAPI's
+TestClient or an ``httpx.Client`` with a base URL), the rows to score, and what `make predict`
+wrote for those rows."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def check_identity(client: Any, sha256: str) -> None:
+    """Ready, and serving the model it says."""
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json()["sha256"] == sha256
+    model = client.get("/model").json()
+    assert model["sha256"] == sha256
+    assert set(model["data"]) >= {"raw_md5", "train_md5", "test_md5"}
+    assert "f1" in model["metrics"] or "rmse" in model["metrics"]
+
+
+def check_predictions_match(client: Any, rows: list[dict[str, Any]], expected: pd.DataFrame) -> None:
+    """The same rows give what `make predict` wrote: the same columns, the same values."""
+    answer = client.post("/predict", json={"rows": rows})
+    assert answer.status_code == 200, answer.text
+    got = pd.DataFrame(answer.json()["predictions"])
+    assert list(got.columns) == list(expected.columns)
+    for column in expected.columns:
+        for a, b in zip(got[column].tolist(), expected[column].tolist(), strict=True):
+            if isinstance(b, float) and not isinstance(a, str):
+                assert math.isclose(a, b, abs_tol=1e-9) or (a is None and math.isnan(b)), (column, a, b)
+            else:
+                assert (a or "") == (b if isinstance(b, str) else ("" if b != b else b)), (column, a, b)
+
+
+def check_bad_requests_are_refused_and_named(
+    client: Any, rows: list[dict[str, Any]], int_column: str
+) -> None:
+    """Every kind of bad request gets a 4xx that says what to fix, and the service stays up."""
+    bad = [dict(r) for r in rows[:3]]
+    bad[1][int_column] = "soon"
+    bad[2][int_column] = 41.5
+    answer = client.post("/predict", json={"rows": bad})
+    assert answer.status_code == 422
+    problems = {(p["row"], p["column"]) for p in answer.json()["detail"]}
+    assert problems == {(1, int_column), (2, int_column)}, answer.json()
+    missing = [{k: v for k, v in r.items() if k != int_column} for r in rows[:2]]
+    answer = client.post("/predict", json={"rows": missing})
+    assert answer.status_code == 422 and {p["column"] for p in answer.json()["detail"]} == {int_column}
+    for body in (b"not json", b'{"rows": []}', b'{"rows": [1, 2]}', b'{"other": 1}'):
+        answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422, (body, answer.status_code)
+    huge = json.dumps({"rows": rows * (9 * 1024 * 1024 // len(json.dumps(rows)) + 1)})
+    answer = client.post("/predict", content=huge, headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert client.get("/health").status_code == 200
+
+
+def check_schema_comes_from_the_contract(client: Any, columns: dict[str, Any]) -> None:
+    """The OpenAPI request model lists the contract's columns, their types and allowed values."""
+    schema = client.get("/openapi.json").json()
+    row = schema["components"]["schemas"]["Row"]["properties"]
+    assert set(row) == set(columns)
+    for name, spec in columns.items():
+        described = json.dumps(row[name])
+        if spec.get("allowed"):
+            assert all(str(v) in described for v in spec["allowed"]), name
+
+
+def run_all(
+    client: Any, rows: list[dict[str, Any]], expected: pd.DataFrame, sha256: str, contract: dict
+) -> None:
+    """Every check, in the order a deployment would care about them."""
+    check_identity(client, sha256)
+    check_predictions_match(client, rows, expected)
+    check_bad_requests_are_refused_and_named(client, rows, "tenure")
+    columns = {k: v for k, v in contract["columns"].items() if k != "churn"}
+    check_schema_comes_from_the_contract(client, columns)
+    check_predictions_match(client, rows, expected)  # still right after the bad requests

@@ -1,0 +1,134 @@
+"""The model service: in-process, through `make serve` on loopback, and fuzzed from its own schema."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import schemathesis
+import yaml
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from mlpipeline.adapters.http import create_app
+from mlpipeline.commands.serve import export, from_folder, from_registry
+from tests.conftest import Repo
+from tests.serving import checks
+
+pytestmark = pytest.mark.e2e
+ROWS = 40
+
+
+@pytest.fixture(scope="module")
+def scored(template_repo: Repo, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Rows of the sample and what `make predict` wrote for them, in the template's workspace."""
+    scratch = tmp_path_factory.mktemp("scored")
+    sample = pd.read_csv(template_repo.path / "data/raw/telco_churn.csv", nrows=ROWS)
+    sample.to_csv(scratch / "in.csv", index=False)
+    template_repo.make("predict", f"INPUT={scratch / 'in.csv'}", f"OUTPUT={scratch / 'out.csv'}")
+    rows = sample.drop(columns="churn").astype(object).where(sample.notna(), None).to_dict(orient="records")
+    contract = yaml.safe_load((template_repo.path / "data/contract.yaml").read_text())
+    served, _, _ = from_registry(template_repo.path, None, None, scratch)
+    expected = pd.read_csv(scratch / "out.csv", keep_default_na=False, na_values=[""])
+    expected["warnings"] = expected["warnings"].fillna("")
+    return {"rows": rows, "expected": expected, "contract": contract, "served": served}
+
+
+@pytest.fixture(scope="module")
+def app(scored: dict):
+    return create_app(scored["served"])
+
+
+def test_the_in_process_service_passes_every_check(app, scored: dict) -> None:
+    with TestClient(app) as client:
+        checks.run_all(
+            client,
+            scored["rows"],
+            scored["expected"],
+            scored["served"].identity["sha256"],
+            scored["contract"],
+        )
+
+
+def test_an_exported_model_serves_the_same_answers(template_repo: Repo, scored: dict, tmp_path: Path) -> None:
+    """What `make image` bakes in: the folder, verified on load, answers as the workspace does."""
+    export(template_repo.path, None, None, tmp_path / "model")
+    served = from_folder(tmp_path / "model")
+    with TestClient(create_app(served)) as client:
+        checks.check_predictions_match(client, scored["rows"], scored["expected"])
+    (tmp_path / "model/model.joblib").write_bytes(b"not the model")
+    with pytest.raises(Exception, match="does not match the model card"):
+        from_folder(tmp_path / "model")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_serve_on_loopback_passes_every_check(template_repo: Repo, scored: dict) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "serve", f"PORT={port}"],
+        cwd=template_repo.path,
+        env=template_repo.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+                time.sleep(0.2)
+            checks.run_all(
+                client,
+                scored["rows"],
+                scored["expected"],
+                scored["served"].identity["sha256"],
+                scored["contract"],
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_model_that_fails_verification_stops_the_service_with_one_line(repo: Repo) -> None:
+    model = repo.path / "models/model.joblib"
+    model.write_bytes(model.read_bytes()[:-10] + b"0123456789")
+    done = repo.make("serve", "PORT=1", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert "does not match the model card" in line
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_nothing_a_client_sends_gets_a_5xx_or_breaks_the_schema(app, mode: str) -> None:
+    """Schemathesis draws requests from the service's own OpenAPI schema, valid ones and, in
+    negative mode, ones that break it; every answer must be a documented non-5xx response."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if mode == "negative" and operation.method.upper() != "POST":
+            continue  # nothing to break in a request without parameters or body
+        strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
+
+        @given(case=strategy)
+        @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        def call(case) -> None:
+            case.call_and_validate()
+
+        call()
