@@ -69,7 +69,7 @@ def table(seed: int) -> Table:
         {f"{kind}_{i}": _column(kind, n, rng) for i, kind in enumerate(rng.choice(KINDS, 5))}
     )
     signal = pd.Series(rng.normal(size=n))
-    numeric = [c for c in frame.columns if c.startswith(("int", "float"))]
+    numeric = [c for c in frame.columns if "int" in c or "float" in c]
     if numeric:
         column = frame[numeric[0]].fillna(frame[numeric[0]].median())
         signal += (column - column.mean()) / (column.std() or 1.0)
@@ -84,6 +84,8 @@ def table(seed: int) -> Table:
         cuts = np.sort(rng.uniform(0.05, 0.999, classes - 1))
         codes = np.searchsorted(cuts, signal.rank(pct=True).to_numpy())
         frame["target"] = [f"class_{k}" for k in codes]
+        if rng.random() < 0.2:  # a class with a single row
+            frame.loc[int(rng.integers(0, n)), "target"] = "singleton"
     if rng.random() < 0.1:  # some rows without a label
         frame["target"] = frame["target"].mask(rng.random(n) < 0.01)
     id_column = None
