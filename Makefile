@@ -48,6 +48,11 @@ OUTPUT ?=
 # make serve: where the service listens (loopback unless you say otherwise).
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# make image: the tag (default mlpipeline-model:<version>), the Python base image of both stages,
+# (default: the Containerfile's, the official slim image) and a folder of wheels for an offline build (pip wheel -r requirements-serve.lock -w DIR).
+IMAGE ?=
+IMAGE_BASE ?=
+WHEELS ?=
 # Bring your own data: make use-data DATA=file.csv TARGET=column [TASK=...] [ID=column].
 DATA ?=
 TARGET ?=
@@ -75,7 +80,7 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -196,6 +201,9 @@ predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.
 serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] [PORT=8000] [HOST=127.0.0.1]
 	$(PY) -m mlpipeline.commands.serve --stage "$(STAGE)" --version "$(VERSION)" --host "$(HOST)" --port "$(PORT)"
 
+image: $(SERVE_STAMP) ## Container image of a model: [VERSION=vX.Y.Z | STAGE=prod] [IMAGE=name:tag] [IMAGE_BASE=...] [WHEELS=dir]
+	$(PY) -m mlpipeline.commands.image --stage "$(STAGE)" --version "$(VERSION)" --tag "$(IMAGE)" --base "$(IMAGE_BASE)" --wheels "$(WHEELS)"
+
 bench: setup ## Benchmark: pipeline vs single script, DVC overhead, scale; the gate's false alarms and cost
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
@@ -207,4 +215,4 @@ lock: ## Re-resolve both locks from pyproject.toml (universal, hashed), keeping 
 	$(UV) pip compile --group pyproject.toml:serve --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-serve.lock
 
 clean: ## Remove the virtual environment and generated reports
-	rm -rf $(VENV) $(TOOLS) reports dvc_plots
+	rm -rf $(VENV) $(TOOLS) reports dvc_plots build

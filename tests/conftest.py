@@ -164,6 +164,9 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target)  # keep mtimes: make must see the venv as up to date
     (path / ".venv").symlink_to(VENV_BIN.parent)
+    for rel in LOCKED_INPUTS:  # the shared .venv is up to date whatever was edited since it was built
+        if (path / rel).exists():
+            os.utime(path / rel, (0, 0))
     repo = Repo(path, base)
     use_sample(repo)
     repo.git("init", "-q", "-b", "main")

@@ -1,4 +1,4 @@
-"""Running git, dvc and gto from the package: one way, with failures turned into clear errors."""
+"""Running git, dvc, gto and container engines from the package: one way, failures made clear."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from pathlib import Path
 
 from mlpipeline.errors import PipelineError
 
+FROM_PATH = ("git", "docker", "podman")
+
 
 def executable(name: str) -> str:
-    """git from PATH; dvc and gto from this environment, so they match the locked versions."""
-    return name if name == "git" else str(Path(sys.executable).parent / name)
+    """git and container engines from PATH; dvc and gto from this environment, so they match
+    the locked versions."""
+    return name if name in FROM_PATH else str(Path(sys.executable).parent / name)
 
 
 def run(root: Path, name: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,173 @@
+"""The container, built and run for real with podman: the same integration checks as the service.
+
+No registry is reachable here, so the base image is built with debootstrap (Debian bookworm and its
+python3) and the service's wheels are prepared on the host with pip; both are cached under
+``$XDG_CACHE_HOME/mlpipeline-tests`` so reruns take seconds. podman runs with runc and ulimits
+below the host's hard limits (the containers.conf below). .ci/run installs podman, runc and
+debootstrap and sets REQUIRE_CONTAINER=1, so the test cannot silently skip there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Repo
+from tests.serving import checks
+
+pytestmark = pytest.mark.e2e
+BASE = "localhost/mlpipeline-test-base:bookworm"
+CONTAINERS_CONF = """\
+[containers]
+default_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+"""
+
+
+def _cache() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlpipeline-tests"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _run(*args: str, env: dict[str, str], timeout: float = 600) -> str:
+    done = subprocess.run(list(args), env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(
+            f"{' '.join(args[:3])} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment in which podman works here, with the base image loaded."""
+    needed = [t for t in ("podman", "runc", "debootstrap") if shutil.which(t) is None]
+    if needed:
+        if os.environ.get("REQUIRE_CONTAINER") == "1":
+            pytest.fail(f"REQUIRE_CONTAINER=1 but {', '.join(needed)} missing (.ci/run installs them)")
+        pytest.skip(f"{', '.join(needed)} not installed; CI installs them (see .ci/run)")
+    conf = tmp_path_factory.mktemp("podman") / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+    if subprocess.run(["podman", "image", "exists", BASE], env=env).returncode != 0:
+        archive = _cache() / "base-bookworm.tar"
+        if not archive.exists():
+            rootfs = tmp_path_factory.mktemp("rootfs") / "root"
+            _run(
+                "debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs),
+                "http://deb.debian.org/debian", env=env,
+            )  # fmt: skip
+            for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+                shutil.rmtree(rootfs / junk, ignore_errors=True)
+            tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+            imported = subprocess.run(
+                ["podman", "import", "-", BASE], stdin=tar.stdout, env=env, capture_output=True
+            )
+            assert tar.wait() == 0 and imported.returncode == 0, imported.stderr
+            _run("podman", "save", "-o", str(archive), BASE, env=env)
+        else:
+            _run("podman", "load", "-i", str(archive), env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def wheels() -> Path:
+    """The service's wheels for the base's Python (3.11), by lock hash."""
+    lock = Path(__file__).resolve().parents[2] / "requirements-serve.lock"
+    folder = _cache() / f"wheels-{hashlib.sha256(lock.read_bytes()).hexdigest()[:16]}"
+    if not any(folder.glob("*.whl")):
+        pip = shutil.which("python3.11") or shutil.which("python3")
+        assert pip, "a host python3.11 with pip prepares the wheels"
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        _run(
+            pip,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--require-hashes",
+            "-r",
+            str(lock),
+            "-w",
+            str(partial),
+            env=dict(os.environ),
+        )
+        partial.rename(folder)
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_container_serves_the_model_and_passes_every_check(
+    template_repo: Repo, podman: dict[str, str], wheels: Path, scored: dict
+) -> None:
+    tag = f"mlpipeline-test-model:{os.getpid()}"
+    env = {**template_repo.env, "CONTAINERS_CONF": podman["CONTAINERS_CONF"]}
+    built = subprocess.run(
+        ["make", "--no-print-directory", "image", f"IMAGE={tag}", f"IMAGE_BASE={BASE}", f"WHEELS={wheels}"],
+        cwd=template_repo.path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert f"image: built {tag} with podman" in built.stdout
+    try:
+        labels = json.loads(_run("podman", "inspect", tag, "--format", "{{json .Config.Labels}}", env=env))
+        card = json.loads((template_repo.path / "models/model.json").read_text())
+        assert labels["io.mlpipeline.model.sha256"] == card["model_sha256"]
+        assert labels["org.opencontainers.image.version"] == "workspace"
+        user = _run("podman", "inspect", tag, "--format", "{{.Config.User}}", env=env).strip()
+        assert user and not user.startswith("0")
+        port = _free_port()
+        name = f"mlpipeline-test-{os.getpid()}"
+        _run(
+            "podman",
+            "run",
+            "-d",
+            "--init",
+            "--rm",
+            "--name",
+            name,
+            "-p",
+            f"127.0.0.1:{port}:8000",
+            tag,
+            env=env,
+        )
+        try:
+            _serve_checks(f"http://127.0.0.1:{port}", scored, card["model_sha256"], env, name)
+        finally:
+            subprocess.run(["podman", "stop", "-t", "5", name], env=env, capture_output=True)
+    finally:
+        subprocess.run(["podman", "rmi", "-f", tag], env=env, capture_output=True)
+
+
+def _serve_checks(url: str, scored: dict, sha256: str, env: dict[str, str], name: str) -> None:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if client.get("/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                logs = subprocess.run(["podman", "logs", name], env=env, capture_output=True, text=True)
+                pytest.fail(f"the container never became healthy:\n{logs.stdout}{logs.stderr}")
+            time.sleep(0.5)
+        checks.run_all(client, scored["rows"], scored["expected"], sha256, scored["contract"])
