@@ -86,10 +86,18 @@ class Repo:
         self.path = path
         self.env = tool_env(scratch, path / "src")
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """Run a command in the repo; on an unexpected exit code, fail with its output."""
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command in the repo (``env`` adds to its environment); on an unexpected exit
+        code, fail with its output."""
         done = subprocess.run(
-            list(args), cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout
+            list(args),
+            cwd=self.path,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if check and done.returncode != 0:
             pytest.fail(f"{' '.join(args)} exited {done.returncode}\n{done.stdout}\n{done.stderr}")
@@ -104,8 +112,10 @@ class Repo:
     def python(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(str(VENV_BIN / "python"), *args, check=check)
 
-    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("make", "--no-print-directory", *args, check=check)
+    def make(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run("make", "--no-print-directory", *args, check=check, timeout=900, env=env)
 
     def clone(self, source: str | Path, name: str) -> Repo:
         """``git clone source`` beside this repo, sharing this project's environment.

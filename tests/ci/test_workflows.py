@@ -11,8 +11,8 @@ import yaml
 from tests.conftest import ROOT, VENV_BIN
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
-# `make test` is what runs this suite, so the suite itself covers it.
-SELF_COVERED = {"test"}
+# `make test` is what runs this suite (after `make setup-dev`), so the suite itself covers them.
+SELF_COVERED = {"test", "setup-dev"}
 UV_PIN = ".ci/uv-requirements.txt"
 
 
@@ -30,7 +30,7 @@ def makefile_targets() -> set[str]:
 
 
 def test_there_are_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "retrain.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "retrain.yml", "cd.yml", "rollback.yml"}
 
 
 def test_workflows_match_the_github_schema() -> None:
@@ -140,3 +140,15 @@ def test_pull_requests_test_the_oldest_and_newest_supported_python() -> None:
     assert f'requires-python = ">={supported[0]},<3.{int(supported[-1].split(".")[1]) + 1}"' in pyproject
     (check,) = [j for w, n, j in jobs() if w == "ci.yml" and n == "check"]
     assert check["strategy"]["matrix"]["python"] == [supported[0], supported[-1]]
+
+
+def test_prod_waits_for_a_reviewer_and_delivery_starts_only_from_version_tags() -> None:
+    """Who may put a model in prod is GitHub's environment protection, so every job that does
+    must run in the `production` environment; cd.yml must not fire on stage tags (model#prod#N)."""
+    cd = yaml.safe_load((ROOT / ".github/workflows/cd.yml").read_text())
+    assert cd[True] == {"push": {"tags": ["model@v*"]}}
+    for workflow, name, job in jobs():
+        runs = " ".join(step.get("run", "") for step in job.get("steps", []))
+        if re.search(r"STAGE=prod|make rollback", runs):
+            assert job.get("environment") == "production", f"{workflow}:{name} changes prod unprotected"
+    assert cd["jobs"]["promote"]["needs"] == ["image", "staging"]

@@ -63,6 +63,12 @@ def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo) -> 
     shown = repo.run(str(VENV_BIN / "gto"), "show", "model", "--vs", "-1", "--plain").stdout
     prod_rows = [line for line in shown.splitlines() if " prod " in f" {line} "]
     assert len(prod_rows) == 1 and "v1.0.0" in prod_rows[0]
+    # What rollback.yml reads to move the image tag with the stage.
+    which = [
+        repo.python("-m", "mlpipeline.commands.registry", "which", "--stage", stage).stdout
+        for stage in ("prod", "staging")
+    ]
+    assert [w.strip() for w in which] == ["v1.0.0", ""]
 
     models = repo.make("models").stdout
     lines = {line.split()[0]: line for line in models.splitlines()[1:]}

@@ -36,20 +36,28 @@ def check_predictions_match(client: Any, rows: list[dict[str, Any]], expected: p
                 assert (a or "") == (b if isinstance(b, str) else ("" if b != b else b)), (column, a, b)
 
 
+def numeric_column(contract: dict[str, Any], target: str) -> tuple[str, bool]:
+    """A required number column to break in requests, and whether it holds integers."""
+    for name, spec in contract["columns"].items():
+        if name != target and spec["dtype"] in ("integer", "float") and spec.get("required", True):
+            return name, spec["dtype"] == "integer"
+    raise AssertionError("the contract has no required number column to test with")
+
+
 def check_bad_requests_are_refused_and_named(
-    client: Any, rows: list[dict[str, Any]], int_column: str
+    client: Any, rows: list[dict[str, Any]], column: str, integer: bool
 ) -> None:
     """Every kind of bad request gets a 4xx that says what to fix, and the service stays up."""
     bad = [dict(r) for r in rows[:3]]
-    bad[1][int_column] = "soon"
-    bad[2][int_column] = 41.5
+    bad[1][column] = "soon"
+    bad[2][column] = 41.5 if integer else "41,5"
     answer = client.post("/predict", json={"rows": bad})
     assert answer.status_code == 422
     problems = {(p["row"], p["column"]) for p in answer.json()["detail"]}
-    assert problems == {(1, int_column), (2, int_column)}, answer.json()
-    missing = [{k: v for k, v in r.items() if k != int_column} for r in rows[:2]]
+    assert problems == {(1, column), (2, column)}, answer.json()
+    missing = [{k: v for k, v in r.items() if k != column} for r in rows[:2]]
     answer = client.post("/predict", json={"rows": missing})
-    assert answer.status_code == 422 and {p["column"] for p in answer.json()["detail"]} == {int_column}
+    assert answer.status_code == 422 and {p["column"] for p in answer.json()["detail"]} == {column}
     for body in (b"not json", b'{"rows": []}', b'{"rows": [1, 2]}', b'{"other": 1}'):
         answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
         assert answer.status_code == 422, (body, answer.status_code)
@@ -71,12 +79,12 @@ def check_schema_comes_from_the_contract(client: Any, columns: dict[str, Any]) -
 
 
 def run_all(
-    client: Any, rows: list[dict[str, Any]], expected: pd.DataFrame, sha256: str, contract: dict
+    client: Any, rows: list[dict[str, Any]], expected: pd.DataFrame, sha256: str, contract: dict, target: str
 ) -> None:
     """Every check, in the order a deployment would care about them."""
     check_identity(client, sha256)
     check_predictions_match(client, rows, expected)
-    check_bad_requests_are_refused_and_named(client, rows, "tenure")
-    columns = {k: v for k, v in contract["columns"].items() if k != "churn"}
+    check_bad_requests_are_refused_and_named(client, rows, *numeric_column(contract, target))
+    columns = {k: v for k, v in contract["columns"].items() if k != target}
     check_schema_comes_from_the_contract(client, columns)
     check_predictions_match(client, rows, expected)  # still right after the bad requests

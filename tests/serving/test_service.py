@@ -35,6 +35,7 @@ def test_the_in_process_service_passes_every_check(app, scored: dict) -> None:
             scored["expected"],
             scored["served"].identity["sha256"],
             scored["contract"],
+            "churn",
         )
 
 
@@ -82,6 +83,7 @@ def test_make_serve_on_loopback_passes_every_check(template_repo: Repo, scored: 
                 scored["expected"],
                 scored["served"].identity["sha256"],
                 scored["contract"],
+                "churn",
             )
     finally:
         server.terminate()

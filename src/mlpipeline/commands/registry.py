@@ -224,7 +224,7 @@ def table(root: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """release | promote | rollback | models | card."""
+    """release | promote | rollback | models | which | card."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.registry")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="register the model at HEAD as a new version")
@@ -240,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage", required=True)
     p.add_argument("--push", action="store_true")
     sub.add_parser("models", help="list versions, stages and metrics")
+    p = sub.add_parser("which", help="print the version that holds a stage (nothing if none)")
+    p.add_argument("--stage", required=True)
     p = sub.add_parser("card", help="print a version's model card")
     p.add_argument("--version", required=True)
     args = parser.parse_args(argv)
@@ -252,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         rollback(root, args.stage, args.push)
     elif args.command == "models":
         print(table(root))
+    elif args.command == "which":
+        print(stage_of(root, args.stage) or "")
     else:
         found = find_version(root, args.version)
         if not found.card:
