@@ -61,6 +61,8 @@ ID ?=
 # make bench: repetitions on the sample, and the row counts of the scale runs.
 BENCH_REPS ?= 5
 BENCH_SCALES ?= 1000000,4000000
+# make bench: length of the serving load run (concurrency 8).
+BENCH_LOAD_SECONDS ?= 60
 # FORCE="reason" releases off the base branch; the reason goes into the model card.
 FORCE ?=
 # PUSH=1 pushes registry tags to origin (CI on main does).
@@ -204,9 +206,10 @@ serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] 
 image: $(SERVE_STAMP) ## Container image of a model: [VERSION=vX.Y.Z | STAGE=prod] [IMAGE=name:tag] [IMAGE_BASE=...] [WHEELS=dir]
 	$(PY) -m mlpipeline.commands.image --stage "$(STAGE)" --version "$(VERSION)" --tag "$(IMAGE)" --base "$(IMAGE_BASE)" --wheels "$(WHEELS)"
 
-bench: setup ## Benchmark: pipeline vs single script, DVC overhead, scale; the gate's false alarms and cost
+bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; the gate's false alarms; serving
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
+	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)
 
 lock: ## Re-resolve both locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"

@@ -41,3 +41,19 @@ def test_gate_bench_catches_every_regression_of_its_catalogue(repo: Repo, tmp_pa
     assert 0 <= figures["seed_only_models"]["paired_gate_fails"] <= 1
     assert figures["cost"]["make_ci_over_status"] > 1
     assert "vs base" in done.stdout and "caught" in done.stdout
+
+
+def test_serving_bench_times_http_against_in_process_and_survives_its_load_run(
+    repo: Repo, tmp_path: Path
+) -> None:
+    out = tmp_path / "serve.json"
+    repo.python(
+        "benchmarks/serve.py", "--single", "20", "--reps", "1", "--load-seconds", "2", "--out", str(out)
+    )
+    figures = json.loads(out.read_text())  # the bench exits 1 on any error in its load run
+    single = figures["single_row"]
+    assert single["http_p50_ms"] > 0 and single["p50_ratio"] == round(
+        single["http_p50_ms"] / single["in_process_p50_ms"], 2
+    )
+    assert figures["batch"]["rows_per_request"] == 1000 and figures["batch"]["http_rows_per_s"] > 0
+    assert figures["load"]["requests"] > 0 and figures["load"]["errors"] == 0
