@@ -157,6 +157,8 @@ def test_the_container_serves_the_model_and_passes_every_check(
             subprocess.run(["podman", "stop", "-t", "5", name], env=env, capture_output=True)
     finally:
         subprocess.run(["podman", "rmi", "-f", tag], env=env, capture_output=True)
+        # The build stage's image is left untagged by every build; do not let reruns pile them up.
+        subprocess.run(["podman", "image", "prune", "-f"], env=env, capture_output=True)
 
 
 def _serve_checks(url: str, scored: dict, sha256: str, env: dict[str, str], name: str) -> None:
