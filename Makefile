@@ -48,6 +48,8 @@ OUTPUT ?=
 # make serve: where the service listens (loopback unless you say otherwise).
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# make serve LOG=logs/served.jsonl: log every scored row (rotated) for make monitor; off by default.
+LOG ?=
 # make image: the tag (default mlpipeline-model:<version>), the Python base image of both stages,
 # (default: the Containerfile's, the official slim image) and a folder of wheels for an offline build (pip wheel -r requirements-serve.lock -w DIR).
 IMAGE ?=
@@ -82,7 +84,7 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image monitor use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -200,16 +202,21 @@ predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod]" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
 
-serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] [PORT=8000] [HOST=127.0.0.1]
-	$(PY) -m mlpipeline.commands.serve --stage "$(STAGE)" --version "$(VERSION)" --host "$(HOST)" --port "$(PORT)"
+serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] [PORT=8000] [HOST=127.0.0.1] [LOG=served.jsonl]
+	$(PY) -m mlpipeline.commands.serve --stage "$(STAGE)" --version "$(VERSION)" --host "$(HOST)" --port "$(PORT)" --log "$(LOG)"
+
+monitor: setup ## Drift and quality of a batch vs the model's profile: INPUT=batch.csv [STAGE=prod | VERSION=vX.Y.Z]
+	@test -n "$(INPUT)" || { echo "usage: make monitor INPUT=batch.csv [STAGE=prod]" >&2; exit 2; }
+	$(PY) -m mlpipeline.commands.monitor --input "$(INPUT)" --stage "$(STAGE)" --version "$(VERSION)"
 
 image: $(SERVE_STAMP) ## Container image of a model: [VERSION=vX.Y.Z | STAGE=prod] [IMAGE=name:tag] [IMAGE_BASE=...] [WHEELS=dir]
 	$(PY) -m mlpipeline.commands.image --stage "$(STAGE)" --version "$(VERSION)" --tag "$(IMAGE)" --base "$(IMAGE_BASE)" --wheels "$(WHEELS)"
 
-bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; the gate's false alarms; serving
+bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
 	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)
+	$(PY) benchmarks/monitor.py
 
 lock: ## Re-resolve both locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"

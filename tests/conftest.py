@@ -199,6 +199,9 @@ def use_sample(repo: Repo) -> None:
         (repo.path / "data/raw" / pointer.stem).unlink(missing_ok=True)
         pointer.unlink()
     (repo.path / "data/raw/.gitignore").unlink(missing_ok=True)
+    # The shipped monitoring batch lives in the bundled remote, not in a clean checkout; tests
+    # make their own batches from the sample.
+    (repo.path / "data/batches.dvc").unlink(missing_ok=True)
     (repo.path / SAMPLE_RAW).write_bytes(gzip.decompress((SAMPLE / "telco_churn.csv.gz").read_bytes()))
     shutil.copy(SAMPLE / "params.yaml", repo.path / "params.yaml")
     shutil.copy(SAMPLE / "contract.yaml", repo.path / "data/contract.yaml")

@@ -1,4 +1,4 @@
-"""Names of every figure a gate rule can refer to, which way is better, and the valid range.
+"""Names of every figure a gate or monitor rule can refer to, which way is better, and the valid range.
 
 Kept free of heavy imports: config validation and the gate read it without loading sklearn.
 """
@@ -51,6 +51,21 @@ DATA_FIGURES = {
     "data.max_null_share": Figure("data.max_null_share", LOWER, True),
     "data.min_class_share": Figure("data.min_class_share", HIGHER, True),
 }
+
+
+# What `make monitor` measures on a batch of new rows against the model's reference profile.
+MONITOR_FIGURES = {
+    "drifted_features": Figure("drifted_features", LOWER, False),
+    "max_psi": Figure("max_psi", LOWER, False),
+    "score_psi": Figure("score_psi", LOWER, False),
+    "max_null_share_increase": Figure("max_null_share_increase", LOWER, True),
+    "max_unseen_share": Figure("max_unseen_share", LOWER, True),
+}
+
+
+def monitor_figures(task: str) -> dict[str, Figure]:
+    """Every figure a monitor rule may name: drift figures, and quality on labelled batches."""
+    return {**MONITOR_FIGURES, **quality_metrics(task)}
 
 
 def quality_metrics(task: str) -> dict[str, Figure]:

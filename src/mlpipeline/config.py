@@ -153,6 +153,16 @@ class GateSettings(_Strict):
     rules: list[Rule] = []
 
 
+class MonitorSettings(_Strict):
+    """How `make monitor` decides that a batch has drifted, and the rules that judge it."""
+
+    # A feature has drifted when its PSI reaches psi_threshold (an effect big enough to matter)
+    # and its chi-square test against the profile survives Benjamini-Hochberg at alpha (not noise).
+    psi_threshold: float = Field(0.2, gt=0)
+    alpha: float = Field(0.01, gt=0, lt=1)
+    rules: list[Rule] = []
+
+
 class RegistrySettings(_Strict):
     """What the model card says about ownership, and the stages versions can be promoted to."""
 
@@ -172,6 +182,7 @@ class Settings(_Strict):
     model: ModelSettings
     evaluate: EvaluateSettings = EvaluateSettings()
     gate: GateSettings = GateSettings()
+    monitor: MonitorSettings = MonitorSettings()
     registry: RegistrySettings = RegistrySettings()
 
     @model_validator(mode="after")
@@ -196,6 +207,21 @@ class Settings(_Strict):
                 raise ValueError(
                     f"{where}.beat_baseline_by: only quality metrics have a baseline;"
                     f" choose one of: {', '.join(sorted(catalog.quality_metrics(self.task)))}"
+                )
+        watched = catalog.monitor_figures(self.task)
+        for i, rule in enumerate(self.monitor.rules):
+            where = f"monitor.rules[{i}]"
+            if rule.metric not in watched:
+                raise ValueError(
+                    f"{where}.metric: '{rule.metric}' is not a {self.task} monitor figure;"
+                    f" choose one of: {', '.join(sorted(watched))}"
+                )
+            if rule.kind == "beat_baseline_by" or (
+                rule.kind == "max_regression" and rule.metric not in catalog.quality_metrics(self.task)
+            ):
+                raise ValueError(
+                    f"{where}: monitor rules take min, max, or max_regression (a quality metric against"
+                    " the model's test figure)"
                 )
         return self
 

@@ -40,6 +40,10 @@ class Layout:
         return self.root / "models/model.json"
 
     @property
+    def profile(self) -> Path:
+        return self.root / "models/profile.json"
+
+    @property
     def environment(self) -> Path:
         return self.root / "models/environment.json"
 

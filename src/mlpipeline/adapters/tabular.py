@@ -94,3 +94,21 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
         if isinstance(dtype, pd.CategoricalDtype) and isinstance(dtype.categories.dtype, pd.StringDtype):
             frame[name] = frame[name].cat.set_categories(plain_strings(dtype.categories))
     return frame
+
+
+def read_rows(path: str | Path, missing_hint: str = PIPELINE_INPUT_HINT) -> pd.DataFrame:
+    """A CSV file, or JSON Lines (``.jsonl``: one object per line, as `make serve` logs rows)."""
+    path = Path(path)
+    if path.suffix != ".jsonl":
+        return read_csv(path, missing_hint)
+    if not path.exists():
+        raise PipelineError(f"{path}: file not found; {missing_hint}")
+    try:
+        frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+    except ValueError as exc:
+        raise PipelineError(
+            f"{path}: is not JSON Lines (one JSON object per line): {_first_line(exc)}"
+        ) from None
+    if frame.empty:
+        raise PipelineError(f"{path}: holds no rows")
+    return frame

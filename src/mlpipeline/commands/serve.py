@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", type=Path, metavar="DIR", help="write the model to DIR and exit")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--log", help="append every scored row to this JSON Lines file (rotated), for make monitor"
+    )
     args = parser.parse_args(argv)
     stage, version = args.stage or None, args.version or None
     if args.export:
@@ -134,7 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         " (GET /health, GET /model, POST /predict, /docs)",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(served), host=args.host, port=args.port, log_level="warning")
+    sink = None
+    if args.log:
+        from mlpipeline.adapters.servinglog import RowLog
+
+        sink = RowLog(Path(args.log))
+        print(f"serve: logging scored rows to {args.log}", file=sys.stderr)
+    uvicorn.run(create_app(served, sink=sink), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

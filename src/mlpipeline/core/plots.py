@@ -72,3 +72,25 @@ def importance(model: Any, x: pd.DataFrame, y: pd.Series, seed: int) -> list[dic
     frame = pd.DataFrame({"feature": x.columns, "importance": result.importances_mean})
     frame = frame.sort_values(["importance", "feature"], ascending=[False, True])
     return frame.round(6).to_dict("records")
+
+
+def drift_chart(name: str, bins: list[str], reference: list[float], batch: list[float]) -> dict[str, Any]:
+    """A Vega-Lite bar chart of one feature's shares per bin: training beside the batch."""
+    values = [
+        {"bin": b, "order": i, "rows": who, "share": share}
+        for i, b in enumerate(bins)
+        for who, share in (("training", reference[i]), ("batch", batch[i]))
+    ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": name,
+        "data": {"values": values},
+        "mark": "bar",
+        "width": 360,
+        "encoding": {
+            "y": {"field": "bin", "type": "nominal", "sort": {"field": "order"}, "title": None},
+            "yOffset": {"field": "rows"},
+            "x": {"field": "share", "type": "quantitative", "axis": {"format": "%"}},
+            "color": {"field": "rows", "type": "nominal", "title": None},
+        },
+    }

@@ -239,3 +239,88 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
         "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     )
+
+
+def _shift_rows(document: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for shift in sorted(document["features"], key=lambda f: -f["psi"]):
+        rows.append(
+            [
+                shift["name"],
+                f"{shift['psi']:.3f}",
+                f"{shift['q_value']:.2g}",
+                f"{shift['null_share_reference']:.1%} → {shift['null_share']:.1%}",
+                f"{shift['unseen_share']:.1%}",
+                "DRIFT" if shift["drifted"] else "",
+            ]
+        )
+    return rows
+
+
+MONITOR_HEADER = ["feature", "PSI", "q (BH)", "nulls (train → batch)", "unseen", ""]
+
+
+def monitor_text(document: dict[str, Any]) -> str:
+    """The monitor's verdict for the terminal."""
+    verdict = "all rules hold" if document["passed"] else "a rule broke"
+    lines = [
+        f"monitor: {document['rows']} rows of {document['input']} against {document['model']}: {verdict}",
+        text_table(MONITOR_HEADER, _shift_rows(document)),
+        f"score PSI {document['score']['psi']:.3f}",
+        *rule_lines([_outcome(o) for o in document["rules"]]),
+    ]
+    return "\n".join(lines)
+
+
+def monitor_markdown(document: dict[str, Any]) -> str:
+    """The monitor's report as Markdown (a job summary, an issue, a pull request)."""
+    if document["status"] == "contract":
+        lines = [f"## Monitor: ❌ `{document['input']}` breaks the data contract of {document['model']}", ""]
+        lines += ["| column | check | rows | examples |", "|---|---|---|---|"]
+        lines += [
+            f"| {f['column']} | {f['check']} | {f['count']} | {', '.join(f['examples'])} |"
+            for f in document["failures"]
+        ]
+        return "\n".join(lines) + "\n"
+    head = "✅ no rule broke" if document["passed"] else "❌ drift breaks a rule"
+    settings = document["settings"]
+    lines = [
+        f"## Monitor: {head}",
+        "",
+        f"{document['rows']} rows of `{document['input']}` against {document['model']};"
+        f" {document['labelled_rows']} with labels. A feature drifts when its PSI is at least"
+        f" {settings['psi_threshold']:g} and its chi-square test survives Benjamini-Hochberg at"
+        f" {settings['alpha']:g}.",
+        "",
+        rule_table(document["rules"]),
+        "",
+        "| " + " | ".join(h or "drift" for h in MONITOR_HEADER) + " |",
+        "|" + "---|" * len(MONITOR_HEADER),
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in _shift_rows(document)]
+    score = document["score"]
+    lines += [
+        "",
+        f"Score PSI {score['psi']:.3f} (q {score['q_value']:.2g}){' DRIFT' if score['drifted'] else ''}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def monitor_html(document: dict[str, Any], specs: list[dict[str, Any]], page: str) -> str:
+    """The report as a page that opens offline: ``page`` is the plots template with Vega inlined."""
+    import html
+    import json
+
+    blocks = [f"<pre>{html.escape(monitor_markdown(document))}</pre>"]
+    for i, spec in enumerate(specs):
+        data = json.dumps(spec).replace("</", "<\\/")  # a value holding "</script>" must not end the script
+        blocks.append(
+            f'<div id="drift{i}"></div><script>vegaEmbed("#drift{i}", {data}, {{"actions": false}});</script>'
+        )
+    if not specs:
+        blocks.append("<p>No feature moved enough to chart.</p>")
+    return (
+        page.replace("{refresh_tag}", "", 1)
+        .replace("{plot_divs}", "\n".join(blocks), 1)
+        .replace("<title>Model plots</title>", "<title>Monitor</title>", 1)
+    )

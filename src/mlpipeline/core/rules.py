@@ -93,7 +93,7 @@ def check_rule(
     regression rules judge (paired figures on shared rows), else the recorded figures are
     compared, unpaired.
     """
-    figure = catalog.figures(task)[rule.metric]
+    figure = {**catalog.figures(task), **catalog.monitor_figures(task)}[rule.metric]
     higher = figure.better == catalog.HIGHER
     low, high = (intervals or {}).get(rule.metric, (None, None))
     value = current.get(rule.metric)

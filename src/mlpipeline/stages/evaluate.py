@@ -1,4 +1,5 @@
-"""Stage ``evaluate``: quality, dummy baseline, slices, plots, and latency of the trained model."""
+"""Stage ``evaluate``: quality, dummy baseline, slices, plots, latency, and the reference profile
+monitoring compares new data with (core/profile.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import joblib
 from mlpipeline.adapters.files import read_json, write_json, write_json_dir
 from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.config import Settings, load_settings
-from mlpipeline.core import latency
+from mlpipeline.core import latency, profile
 from mlpipeline.core.evaluation import evaluate
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
@@ -21,9 +22,12 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     model = joblib.load(layout.model)
     card = read_json(layout.model_card)
     test = read_parquet(layout.test)
-    train_target = read_parquet(layout.train, columns=[settings.data.target])[settings.data.target]
-    result = evaluate(settings, model, card, test, train_target)
     features = [f["name"] for f in card["features"]]
+    train = read_parquet(layout.train, columns=[*features, settings.data.target])
+    result = evaluate(settings, model, card, test, train[settings.data.target])
+    kinds = {f["name"]: f["kind"] for f in card["features"]}
+    scores = profile.model_scores(model, test[features], settings.task, card.get("positive_class"))
+    reference = profile.build(train[features], kinds, scores)
     result["latency"] = latency.measure(
         model,
         test[features],
@@ -37,6 +41,7 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     write_json(layout.slices, result["slices"])
     write_json_dir(layout.plots, {f"{name}.json": records for name, records in result["plots"].items()})
     write_json(layout.latency, result["latency"])
+    write_json(layout.profile, reference)
     return result
 
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The hook monitor.yml calls to find the batch to check: print the path of the newest batch.
+# Replace the body with wherever your new rows land (an export, an object store, the serving
+# log of `make serve LOG=...`); it runs after `make repro`, so DVC-tracked data is pulled.
+# Default: the last file by name in data/batches/ (DVC-tracked; name batches by date).
+set -euo pipefail
+newest=$(ls -1 data/batches/*.csv data/batches/*.jsonl 2>/dev/null | sort | tail -n 1 || true)
+if [ -z "$newest" ]; then
+  echo "newest-batch: no batch in data/batches/" >&2
+  exit 1
+fi
+echo "$newest"

@@ -1,0 +1,62 @@
+"""An opt-in log of the rows `make serve` scored, for `make monitor` to read.
+
+One JSON object per line: the row as received (contract columns), the prediction, the model
+version and the time. The file is rotated by size like logrotate (``served.jsonl`` becomes
+``served.jsonl.1``, and so on, the oldest dropped), so it never grows without bound. Nothing is
+logged unless the user asks for it (`make serve LOG=...`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+MAX_BYTES = 50 * 1024 * 1024
+KEEP = 5
+
+
+class RowLog:
+    """Append scored rows to ``path``; thread-safe (the service scores in a thread pool)."""
+
+    def __init__(self, path: Path, max_bytes: int = MAX_BYTES, keep: int = KEEP) -> None:
+        self.path, self.max_bytes, self.keep = path, max_bytes, keep
+        self.lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, rows: pd.DataFrame, predictions: pd.DataFrame, context: dict[str, Any]) -> None:
+        records = json.loads(rows.to_json(orient="records", date_format="iso"))
+        predicted = predictions["prediction"].tolist()
+        lines = [
+            json.dumps(
+                {
+                    **row,
+                    "_prediction": _plain(p),
+                    "_version": context.get("version"),
+                    "_served_at": context["time"],
+                }
+            )
+            for row, p in zip(records, predicted, strict=True)
+        ]
+        data = ("\n".join(lines) + "\n").encode()
+        with self.lock:
+            if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
+                self._rotate()
+            with self.path.open("ab") as fh:
+                fh.write(data)
+
+    def _rotate(self) -> None:
+        oldest = self.path.with_name(f"{self.path.name}.{self.keep}")
+        oldest.unlink(missing_ok=True)
+        for i in range(self.keep - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{i}")
+            if older.exists():
+                older.rename(self.path.with_name(f"{self.path.name}.{i + 1}"))
+        self.path.rename(self.path.with_name(f"{self.path.name}.1"))
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,47 @@
+"""The monitor's verdict: drift figures and (with labels) quality, judged by `monitor.rules`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpipeline import catalog
+from mlpipeline.config import Settings
+from mlpipeline.core import rules as r
+from mlpipeline.core.compare import Interval
+
+OK, DRIFT, CONTRACT, FAILED = 0, 1, 2, 3  # exit codes: automation acts on each differently
+
+
+def judge(
+    settings: Settings,
+    drift: dict[str, float],
+    labelled: dict[str, Interval] | None,
+    test_metrics: dict[str, Any],
+) -> list[r.Outcome]:
+    """Every monitor rule. Quality rules need labels in the batch; without them they are skipped.
+
+    ``max_regression`` compares the batch's metric with the model's own test figure; its interval
+    (the batch's bootstrap, widened as for two independent samples) decides as in the gate.
+    """
+    task = settings.task
+    current: dict[str, float | None] = dict(drift)
+    intervals: dict[str, tuple[float | None, float | None]] = {}
+    for name, found in (labelled or {}).items():
+        current[name] = found.value
+        intervals[name] = (found.low, found.high)
+    out = []
+    for rule in settings.monitor.rules:
+        if rule.metric in catalog.quality_metrics(task) and labelled is None:
+            out.append(
+                r.Outcome(
+                    rule.metric, rule.kind, rule.bound, None, None, None, r.SKIP, "the batch has no labels"
+                )
+            )
+            continue
+        out.append(r.check_rule(rule, task, current, {}, test_metrics, "", intervals=intervals))
+    return out
+
+
+def exit_code(outcomes: list[r.Outcome]) -> int:
+    """0 when every rule holds, 1 when drift (or quality) breaks one."""
+    return OK if r.verdict(outcomes) else DRIFT

@@ -1,0 +1,127 @@
+"""`make monitor` on the sample, end to end: a quiet batch, a drifted one, a broken one, a served one."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipeline.adapters.servinglog import RowLog
+from tests.conftest import Repo
+
+pytestmark = pytest.mark.e2e
+
+
+def _batch(repo: Repo, path: Path, seed: int, change=None) -> Path:
+    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv").sample(1500, random_state=seed)
+    if change:
+        change(frame)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _monitor(repo: Repo, *args: str) -> tuple[int, dict]:
+    done = repo.python("-m", "mlpipeline.commands.monitor", *args, check=False)
+    report = repo.path / "reports/monitor.json"
+    return done.returncode, json.loads(report.read_text()) if report.exists() else {}
+
+
+def test_a_batch_like_the_training_data_passes_and_every_report_is_written(
+    repo: Repo, tmp_path: Path
+) -> None:
+    batch = _batch(repo, tmp_path / "batch.csv", seed=1)
+    done = repo.make("monitor", f"INPUT={batch}")
+    assert "all rules hold" in done.stdout
+    report = json.loads((repo.path / "reports/monitor.json").read_text())
+    assert report["status"] == "ok" and report["figures"]["drifted_features"] == 0
+    assert report["labelled_rows"] == 1500 and "roc_auc" in report["quality"]  # the batch had labels
+    assert "## Monitor: ✅" in (repo.path / "reports/monitor.md").read_text()
+    page = (repo.path / "reports/monitor.html").read_text()
+    assert "vegaEmbed" in page and "<script src=" not in page  # opens offline: Vega is inlined
+
+
+def test_drift_a_broken_contract_and_a_missing_file_each_have_their_exit_code(
+    repo: Repo, tmp_path: Path
+) -> None:
+    def scale(frame: pd.DataFrame) -> None:
+        frame["monthly_charges"] *= 1.5
+
+    code, report = _monitor(repo, "--input", str(_batch(repo, tmp_path / "scaled.csv", 2, scale)))
+    assert code == 1 and report["status"] == "drift"
+    assert [f["name"] for f in report["features"] if f["drifted"]] == ["monthly_charges"]
+    assert 'id="drift0"' in (repo.path / "reports/monitor.html").read_text()  # its chart
+
+    def corrupt(frame: pd.DataFrame) -> None:
+        frame["tenure"] = frame["tenure"].astype(object)
+        frame.loc[frame.index[:7], "tenure"] = "soon"
+
+    code, report = _monitor(repo, "--input", str(_batch(repo, tmp_path / "broken.csv", 3, corrupt)))
+    assert code == 2 and report["status"] == "contract"
+    assert [(f["column"], f["count"]) for f in report["failures"]] == [("tenure", 7)]
+    done = repo.python(
+        "-m", "mlpipeline.commands.monitor", "--input", str(tmp_path / "nope.csv"), check=False
+    )
+    assert (
+        done.returncode == 3 and "nope.csv: file not found" in done.stderr and "Traceback" not in done.stderr
+    )
+
+
+def test_a_released_version_is_monitored_with_its_own_profile(repo: Repo, tmp_path: Path) -> None:
+    repo.make("release", "NOTES=first")
+    code, report = _monitor(repo, "--input", str(_batch(repo, tmp_path / "b.csv", 4)), "--version", "v1.0.0")
+    assert code == 0 and report["model"] == "v1.0.0"
+
+
+def test_rows_served_with_a_log_are_monitored(repo: Repo, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "served.jsonl"
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "serve", f"PORT={port}", f"LOG={log}"],
+        cwd=repo.path, env=repo.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        import httpx
+
+        rows = (
+            pd.read_csv(repo.path / "data/raw/telco_churn.csv")
+            .sample(300, random_state=5)
+            .drop(columns="churn")
+        )
+        records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(300):
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            for i in range(0, 300, 100):
+                assert client.post("/predict", json={"rows": records[i : i + 100]}).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(logged) == 300 and {"_prediction", "_served_at", "_version"} <= set(logged[0])
+    code, report = _monitor(repo, "--input", str(log))
+    assert code == 0 and report["rows"] == 300 and report["labelled_rows"] == 0
+
+
+def test_the_serving_log_rotates_and_keeps_its_last_files(tmp_path: Path) -> None:
+    log = RowLog(tmp_path / "served.jsonl", max_bytes=2000, keep=2)
+    rows = pd.DataFrame({"x": range(10), "note": ["a" * 40] * 10})
+    for i in range(12):
+        log(rows, pd.DataFrame({"prediction": [i] * 10}), {"version": "v1", "time": float(i)})
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["served.jsonl", "served.jsonl.1", "served.jsonl.2"]
+    assert all(p.stat().st_size <= 2000 for p in tmp_path.iterdir())
+    newest = [
+        json.loads(line)["_prediction"] for line in (tmp_path / "served.jsonl").read_text().splitlines()
+    ]
+    assert newest[-1] == 11
