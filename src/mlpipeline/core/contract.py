@@ -326,7 +326,7 @@ def _coerce_clean(
                     values = pd.to_numeric(values)
                 converted = values.astype(PANDAS_DTYPES[spec.dtype])
             elif spec.dtype == "string":
-                if not values[~missing].map(lambda v: isinstance(v, str)).all():
+                if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
                     return None
                 converted = values.astype(object).where(~missing, np.nan).astype(PANDAS_DTYPES["string"])
             else:
