@@ -2,13 +2,15 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-# Supported interpreters. A new .venv uses PYTHON if given, else the first of python3, python3.13,
+# Supported interpreters. A new .venv uses PYTHON if given, else the pinned one below, else the first of python3, python3.13,
 # python3.12, python3.11 that is one of them. An existing .venv is kept unless PYTHON names another.
 # Interpreters are looked up on the PATH make started with: recipes put .venv/bin first.
 SUPPORTED := 3.11 3.12 3.13
 ORIG_PATH := $(PATH)
 py_minor = $(shell PATH="$(ORIG_PATH)" $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
-PYTHON ?= $(or $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(if $(filter $(SUPPORTED),$(call py_minor,$(p))),$(p)))),python3)
+# A generated project's .python-version (copier asks) comes first when that interpreter is here.
+PINNED := $(if $(wildcard .python-version),python$(strip $(shell cat .python-version)))
+PYTHON ?= $(or $(if $(PINNED),$(if $(filter $(SUPPORTED),$(call py_minor,$(PINNED))),$(PINNED))),$(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(if $(filter $(SUPPORTED),$(call py_minor,$(p))),$(p)))),python3)
 # The interpreter itself, not a venv's link to it (a venv's python would vanish with `uv venv --clear`).
 base_python = PATH="$(ORIG_PATH)" $(PYTHON) -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))'
 VENV := .venv
@@ -65,6 +67,10 @@ BENCH_REPS ?= 5
 BENCH_SCALES ?= 1000000,4000000
 # make bench: length of the serving load run (concurrency 8).
 BENCH_LOAD_SECONDS ?= 60
+# make new-project: the template version (a git tag of this repository; default the newest).
+TEMPLATE_REF ?=
+DEST ?=
+DEFAULTS ?=
 # FORCE="reason" releases off the base branch; the reason goes into the model card.
 FORCE ?=
 # PUSH=1 pushes registry tags to origin (CI on main does).
@@ -84,7 +90,7 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image monitor use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image monitor new-project use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -162,7 +168,7 @@ ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (pai
 summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
 	@$(PY) -m mlpipeline.commands.summary --markdown
 
-push: setup ## Push data, models and DVC's run-cache to the default remote
+push: setup ## Push data and models (and any run-cache) to the default remote
 	$(DVC) push --run-cache
 
 refresh-data: setup ## Bring the raw data up to date (dvc update, data.source, or as it is) and track it
@@ -211,6 +217,14 @@ monitor: setup ## Drift and quality of a batch vs the model's profile: INPUT=bat
 
 image: $(SERVE_STAMP) ## Container image of a model: [VERSION=vX.Y.Z | STAGE=prod] [IMAGE=name:tag] [IMAGE_BASE=...] [WHEELS=dir]
 	$(PY) -m mlpipeline.commands.image --stage "$(STAGE)" --version "$(VERSION)" --tag "$(IMAGE)" --base "$(IMAGE_BASE)" --wheels "$(WHEELS)"
+
+new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=../my-model [DATA=file.csv TARGET=column] [DEFAULTS=1]
+	@test -n "$(DEST)" || { echo "usage: make new-project DEST=../my-model [DATA=file.csv TARGET=column] [TEMPLATE_REF=v1.2.0]" >&2; exit 2; }
+	$(BIN)/copier copy --trust $(if $(TEMPLATE_REF),--vcs-ref "$(TEMPLATE_REF)") $(if $(DEFAULTS),--defaults) \
+		$(if $(DATA),--data data_file="$(abspath $(DATA))" --data target="$(TARGET)") "$(CURDIR)" "$(DEST)"
+	@cd "$(DEST)" && git add -A && git commit -qm "Start from the mlpipeline template" \
+		&& echo "new-project: $(DEST) is ready: cd $(DEST) && make repro" \
+		|| echo "new-project: generated in $(DEST); commit it (git add -A && git commit) before copier update" >&2
 
 bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"

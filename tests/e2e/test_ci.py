@@ -136,8 +136,10 @@ def test_an_absolute_breach_still_compares_with_main_and_writes_the_report(repo:
 
 def test_a_pipeline_that_stops_before_evaluate_is_reported_not_judged_on_old_figures(repo: Repo) -> None:
     branch(repo, "broken")
-    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=-1))
-    repo.commit("invalid hyperparameter")
+    # A setting only the data can refute, so DVC starts and train fails; the last run's metrics
+    # stay on disk (persist), and must not be judged as this branch's.
+    repo.edit_yaml("params.yaml", lambda p: p["features"].update(drop=["no_such_column"]))
+    repo.commit("drop a column that is not there")
     done = repo.make("ci", "BASE=main", check=False)
     assert done.returncode != 0
     result = gate_json(repo)
