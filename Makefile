@@ -71,6 +71,7 @@ BENCH_LOAD_SECONDS ?= 60
 TEMPLATE_REF ?=
 DEST ?=
 DEFAULTS ?=
+ANSWERS ?=
 # FORCE="reason" releases off the base branch; the reason goes into the model card.
 FORCE ?=
 # PUSH=1 pushes registry tags to origin (CI on main does).
@@ -218,13 +219,10 @@ monitor: setup ## Drift and quality of a batch vs the model's profile: INPUT=bat
 image: $(SERVE_STAMP) ## Container image of a model: [VERSION=vX.Y.Z | STAGE=prod] [IMAGE=name:tag] [IMAGE_BASE=...] [WHEELS=dir]
 	$(PY) -m mlpipeline.commands.image --stage "$(STAGE)" --version "$(VERSION)" --tag "$(IMAGE)" --base "$(IMAGE_BASE)" --wheels "$(WHEELS)"
 
-new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=../my-model [DATA=file.csv TARGET=column] [DEFAULTS=1]
+new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=../my-model [DATA=file.csv TARGET=column] [ANSWERS="k=v ..."] [DEFAULTS=1]
 	@test -n "$(DEST)" || { echo "usage: make new-project DEST=../my-model [DATA=file.csv TARGET=column] [TEMPLATE_REF=v1.2.0]" >&2; exit 2; }
-	$(BIN)/copier copy --trust $(if $(TEMPLATE_REF),--vcs-ref "$(TEMPLATE_REF)") $(if $(DEFAULTS),--defaults) \
-		$(if $(DATA),--data data_file="$(abspath $(DATA))" --data target="$(TARGET)") "$(CURDIR)" "$(DEST)"
-	@cd "$(DEST)" && git add -A && git commit -qm "Start from the mlpipeline template" \
-		&& echo "new-project: $(DEST) is ready: cd $(DEST) && make repro" \
-		|| echo "new-project: generated in $(DEST); commit it (git add -A && git commit) before copier update" >&2
+	$(PY) -m mlpipeline.commands.newproject --dest "$(DEST)" --data "$(DATA)" --target "$(TARGET)" \
+		--answers "$(ANSWERS)" --ref "$(TEMPLATE_REF)" $(if $(DEFAULTS),--defaults)
 
 bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"

@@ -158,3 +158,21 @@ def test_small_batches_score_on_one_thread() -> None:
         assert {p["num_threads"] for p in threadpool_info()} <= {1}
     with threads_for(SMALL_BATCH_ROWS):
         assert threadpool_info() == [] or max(p["num_threads"] for p in threadpool_info()) >= 1
+
+
+def test_use_data_sets_monitor_rules_the_task_can_measure(root) -> None:
+    """A regression project must not inherit the sample's roc_auc monitor rule (settings refuse it)."""
+    from mlpipeline.commands.usedata import new_params
+    from mlpipeline.config import load_yaml
+
+    frame = pd.DataFrame({"x": np.arange(200.0), "y": np.arange(200.0) * 2})
+    text = (root / "tests/fixtures/sample/params.yaml").read_text()
+    params = new_params(text, plan(frame, "y", None, None), "data/raw/t.csv", "data/contract.yaml")
+    settings = parse_settings(load_yaml(params))
+    assert settings.task == "regression"
+    assert [r.metric for r in settings.monitor.rules] == [
+        "drifted_features",
+        "score_psi",
+        "max_unseen_share",
+        "r2",
+    ]

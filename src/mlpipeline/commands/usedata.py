@@ -134,6 +134,17 @@ def gate_rules(task: str) -> list[dict[str, Any]]:
     ]
 
 
+def monitor_rules(task: str) -> list[dict[str, Any]]:
+    """Drift rules for any data set, and, with labels, quality against the model's test figure."""
+    quality = {"metric": "roc_auc" if task == "classification" else "r2", "max_regression": 0.05}
+    return [
+        {"metric": "drifted_features", "max": 0},
+        {"metric": "score_psi", "max": 0.2},
+        {"metric": "max_unseen_share", "max": 0.05},
+        quality,
+    ]
+
+
 def plots(task: str, binary: bool) -> list[dict[str, Any]]:
     """The dvc.yaml plots for the task (evaluate writes the matching files)."""
 
@@ -226,6 +237,13 @@ def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
         item.fa.set_flow_style()
         rules.append(item)
     doc["gate"]["rules"] = rules
+    if "monitor" in doc:
+        watch = CommentedSeq()
+        for rule in monitor_rules(p.task):
+            item = CommentedMap(rule)
+            item.fa.set_flow_style()
+            watch.append(item)
+        doc["monitor"]["rules"] = watch
     if "registry" in doc:
         # The card already says what the model predicts; this line says what it was trained on.
         doc["registry"]["description"] = f"Trained on {raw}."

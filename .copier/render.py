@@ -1,0 +1,79 @@
+"""Rewrite the few lines a generated project owns (copier runs this after every render).
+
+Standard library only: it runs with copier's Python before the project has an environment. Each
+edit replaces one known line or block and leaves the rest of the file byte for byte, so renders of
+old and new template versions differ only where the template changed, and `copier update` merges
+cleanly. Run in the new project's folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+TEMPLATE_NOTE = (
+    "Generated from the mlpipeline template with copier; `copier update` brings in the template's"
+    ' later fixes (see "Starting a project").'
+)
+
+
+def _sub(path: Path, pattern: str, replacement: str, flags: int = re.MULTILINE) -> None:
+    text = path.read_text(encoding="utf-8")
+    new, count = re.subn(pattern, lambda _m: replacement, text, count=1, flags=flags)
+    if count != 1:
+        raise SystemExit(f"render: {path}: the line to rewrite ({pattern!r}) is not there")
+    path.write_text(new, encoding="utf-8")
+
+
+def readme(name: str, description: str) -> None:
+    """The title and the opening line."""
+    _sub(Path("README.md"), r"\A# .*\n", f"# {name}\n\n{description}\n\n{TEMPLATE_NOTE}\n")
+
+
+def pyproject(slug: str, description: str) -> None:
+    """The distribution's name and description (the import package stays `mlpipeline`)."""
+    _sub(Path("pyproject.toml"), r'^name = ".*"$', f'name = "{slug}"')
+    _sub(Path("pyproject.toml"), r'^description = ".*"$', f"description = {json.dumps(description)}")
+
+
+def _registry_line(path: Path, key: str, value: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    inside = False
+    for i, line in enumerate(lines):
+        if re.match(r"^\S", line):
+            inside = line.startswith("registry:")
+        elif inside and re.match(rf"^  {key}: ", line):
+            comment = re.search(r"\s+#.*$", line.rstrip("\n"))
+            lines[i] = f"  {key}: {json.dumps(value)}{comment.group(0) if comment else ''}\n"
+            path.write_text("".join(lines), encoding="utf-8")
+            return
+    raise SystemExit(f"render: {path}: registry.{key} is not there")
+
+
+def dvc_remote(url: str) -> None:
+    """With a URL, a remote named `storage` becomes the default; the bundled `sample` stays."""
+    if not url:
+        return
+    config = Path(".dvc/config")
+    text = config.read_text(encoding="utf-8")
+    text = re.sub(r"^(\s*remote = ).*$", r"\g<1>storage", text, count=1, flags=re.MULTILINE)
+    config.write_text(text + f"['remote \"storage\"']\n    url = {url}\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    for flag in ("name", "slug", "description", "owner", "remote", "python"):
+        parser.add_argument(f"--{flag}", required=True)
+    args = parser.parse_args()
+    readme(args.name, args.description)
+    pyproject(args.slug, args.description)
+    _registry_line(Path("params.yaml"), "description", args.description)
+    _registry_line(Path("params.yaml"), "owner", args.owner)
+    dvc_remote(args.remote)
+    Path(".python-version").write_text(f"{args.python}\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

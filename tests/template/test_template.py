@@ -1,0 +1,192 @@
+"""The copier template: generate, run, update; all from a local clone at a tagged commit.
+
+The template is the hermetic sample project (tests/conftest.py's template_repo) tagged v1.0.0.
+Generated projects share this suite's .venv (a symlink, as clones do): the venv's set-up stamps are
+moved an hour ahead while these tests run, so make in a freshly generated project (whose files are
+all newer than the venv) does not rebuild the shared environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import VENV_BIN, Repo, tool_env
+
+pytestmark = pytest.mark.e2e
+STAMPS = [VENV_BIN.parent / name for name in (".setup-done", ".dev-done", ".serve-done")]
+
+
+@pytest.fixture(scope="module")
+def template(template_repo: Repo, tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """A clone of the template with its first version tagged."""
+    clone = template_repo.clone(template_repo.path, "template-src")
+    clone.git("tag", "v1.0.0")
+    return clone
+
+
+@pytest.fixture(scope="module", autouse=True)
+def venv_up_to_date():
+    saved = {p: p.stat().st_mtime for p in STAMPS if p.exists()}
+    ahead = time.time() + 3600
+    for p in saved:
+        os.utime(p, (ahead, ahead))
+    yield
+    for p, mtime in saved.items():
+        os.utime(p, (mtime, mtime))
+
+
+def copier(template: Repo, dest: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`copier copy` from the template's clone into ``dest``, sharing this suite's .venv."""
+    dest.mkdir(parents=True, exist_ok=True)
+    if not (dest / ".venv").exists():
+        (dest / ".venv").symlink_to(VENV_BIN.parent)
+    env = tool_env(dest.parent / f"{dest.name}-scratch", dest / "src")
+    done = subprocess.run(
+        [str(VENV_BIN / "copier"), "copy", "--trust", "--defaults", *args, str(template.path), str(dest)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if check and done.returncode != 0:
+        pytest.fail(f"copier copy exited {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """A hand edit: one text replaced, the rest of the file as it was."""
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def project(dest: Path) -> Repo:
+    repo = Repo(dest, dest.parent / f"{dest.name}-scratch")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "start from the template")
+    return repo
+
+
+def test_defaults_give_a_project_whose_pipeline_and_tests_pass(template: Repo, tmp_path: Path) -> None:
+    dest = tmp_path / "my-model"
+    made = template.make("new-project", f"DEST={dest}", "DEFAULTS=1")
+    assert f"new-project: {dest} is ready" in made.stdout
+    assert (dest / "README.md").read_text().startswith("# My model\n")
+    assert 'name = "my-model"' in (dest / "pyproject.toml").read_text()
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    assert params["registry"]["owner"] == "data-science team"
+    answers = yaml.safe_load((dest / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v1.0.0" and answers["project_slug"] == "my-model"
+    assert not (dest / "copier.yml").exists() and not (dest / "tests/template").exists()
+    assert not (dest / ".copier").exists()
+    assert Repo(dest, tmp_path).git("status", "--porcelain").stdout == ""  # committed by new-project
+    (dest / ".venv").symlink_to(VENV_BIN.parent)
+    repo = Repo(dest, tmp_path / "my-model-scratch")
+    done = repo.make("repro")
+    assert "gate: PASSED" in done.stdout
+    # The machinery's own tests come along and pass there (the full suite: TEMPLATE_FULL=1).
+    subset = [] if os.environ.get("TEMPLATE_FULL") == "1" else ["tests/code", "tests/ci"]
+    tested = repo.run(str(VENV_BIN / "pytest"), "-q", "-p", "no:cacheprovider", *subset, timeout=1800)
+    assert " passed" in tested.stdout
+
+
+@pytest.mark.parametrize(
+    ("loader", "task", "target"),
+    [("load_breast_cancer", "classification", "malignant"), ("load_diabetes", "regression", "progression")],
+)
+def test_a_scikit_learn_data_set_goes_through_use_data_and_the_pipeline(
+    template: Repo, tmp_path: Path, loader: str, task: str, target: str
+) -> None:
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, loader)(as_frame=True)
+    frame = bunch.frame.rename(columns={"target": target})
+    frame.columns = [str(c).replace(" ", "_") for c in frame.columns]
+    csv = tmp_path / f"{loader}.csv"
+    frame.to_csv(csv, index=False)
+    dest = tmp_path / "project"
+    copier(template, dest, "--data", f"data_file={csv}", "--data", f"target={target}")
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    assert params["task"] == task and params["data"]["target"] == target
+    repo = project(dest)
+    done = repo.make("repro", check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (dest / "models/model.joblib").exists()
+
+
+def test_copier_update_brings_template_changes_and_keeps_the_projects_own(
+    template: Repo, tmp_path: Path
+) -> None:
+    dest = tmp_path / "updated"
+    copier(template, dest)
+    repo = project(dest)
+    # The project's own changes: a hyperparameter, a tightened contract, and one line the template
+    # will also change (the conflict).
+    edit(dest / "params.yaml", "    C: 1.0\n", "    C: 0.5\n")
+    contract = dest / "data/contract.yaml"
+    edit(contract, "max: 120}", "max: 100}")
+    workflow = dest / ".github/workflows/retrain.yml"
+    edit(workflow, 'cron: "17 3 * * 1"', 'cron: "0 6 * * 1"')
+    repo.commit("our own settings")
+    # The template's next version: a new default rule, and a different schedule for retraining.
+    size_rule = "    - {metric: model_size_mb, max: 100}"
+    edit(template.path / "params.yaml", size_rule, "    - {metric: accuracy, min: 0.7}\n" + size_rule)
+    edit(template.path / ".github/workflows/retrain.yml", 'cron: "17 3 * * 1"', 'cron: "30 2 * * 2"')
+    template.commit("template: an accuracy floor, retrain on Tuesdays")
+    template.git("tag", "v1.1.0")
+
+    env = tool_env(tmp_path / "update-scratch", dest / "src")
+    done = subprocess.run(
+        [str(VENV_BIN / "copier"), "update", "--trust", "--defaults", "--vcs-ref", "v1.1.0"],
+        cwd=dest, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    assert {"metric": "accuracy", "min": 0.7} in params["gate"]["rules"]  # the template's change arrived
+    assert params["model"]["hyperparameters"]["C"] == 0.5  # the project's change survived
+    assert "max: 100}" in contract.read_text()
+    merged = workflow.read_text()
+    assert (
+        "<<<<<<<" in merged and '"0 6 * * 1"' in merged and '"30 2 * * 2"' in merged
+    )  # shown, not overwritten
+    assert yaml.safe_load((dest / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+
+
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [
+        ("task=guess data_file=x.csv target=y", "Invalid choice"),
+        ("dvc_remote=s3:/bucket", "dvc_remote 's3:/bucket': expected s3://bucket/path"),
+        ("project_slug=MyModel", "project_slug 'MyModel'"),
+    ],
+    ids=["unknown task", "malformed remote", "bad slug"],
+)
+def test_bad_answers_are_refused_with_one_line(
+    template: Repo, tmp_path: Path, answers: str, said: str
+) -> None:
+    dest = tmp_path / "bad"
+    done = template.make("new-project", f"DEST={dest}", "DEFAULTS=1", f"ANSWERS={answers}", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error: new-project:")]
+    assert said in line, done.stderr
+    assert not dest.exists()  # nothing half-made is left
+
+
+def test_a_target_that_is_not_a_column_is_refused_with_one_line(template: Repo, tmp_path: Path) -> None:
+    csv = tmp_path / "data.csv"
+    pd.DataFrame({"a": range(60), "b": [0, 1] * 30}).to_csv(csv, index=False)
+    dest = tmp_path / "bad"
+    dest.mkdir()
+    (dest / ".venv").symlink_to(VENV_BIN.parent)
+    done = template.make(
+        "new-project", f"DEST={dest}", "DEFAULTS=1", f"DATA={csv}", "TARGET=label", check=False
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if "TARGET 'label' is not a column" in line], (
+        done.stderr
+    )
+    assert "holds what was generated before it stopped" in done.stderr  # DEST existed: said, not hidden
