@@ -195,27 +195,17 @@ class Settings(_Strict):
             )
         if self.task == "regression" and self.split.policy == "stratified":
             raise ValueError("split.policy: 'stratified' needs classification; use 'random'")
-        known = catalog.figures(self.task)
         for i, rule in enumerate(self.gate.rules):
             where = f"gate.rules[{i}]"
-            if rule.metric not in known:
-                raise ValueError(
-                    f"{where}.metric: '{rule.metric}' is not a {self.task} figure;"
-                    f" choose one of: {', '.join(sorted(known))}"
-                )
+            _known(where, rule.metric, catalog.figures(self.task), f"{self.task} figure")
             if rule.kind == "beat_baseline_by" and rule.metric not in catalog.quality_metrics(self.task):
                 raise ValueError(
                     f"{where}.beat_baseline_by: only quality metrics have a baseline;"
                     f" choose one of: {', '.join(sorted(catalog.quality_metrics(self.task)))}"
                 )
-        watched = catalog.monitor_figures(self.task)
         for i, rule in enumerate(self.monitor.rules):
             where = f"monitor.rules[{i}]"
-            if rule.metric not in watched:
-                raise ValueError(
-                    f"{where}.metric: '{rule.metric}' is not a {self.task} monitor figure;"
-                    f" choose one of: {', '.join(sorted(watched))}"
-                )
+            _known(where, rule.metric, catalog.monitor_figures(self.task), f"{self.task} monitor figure")
             if rule.kind == "beat_baseline_by" or (
                 rule.kind == "max_regression" and rule.metric not in catalog.quality_metrics(self.task)
             ):
@@ -224,6 +214,12 @@ class Settings(_Strict):
                     " the model's test figure)"
                 )
         return self
+
+
+def _known(where: str, metric: str, known: dict[str, Any], what: str) -> None:
+    if metric not in known:
+        choices = ", ".join(sorted(known))
+        raise ValueError(f"{where}.metric: '{metric}' is not a {what}; choose one of: {choices}")
 
 
 def load_settings(path: str | Path = PARAMS_FILE) -> Settings:

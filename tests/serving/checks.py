@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pandas as pd
 
 
@@ -88,3 +91,17 @@ def run_all(
     columns = {k: v for k, v in contract["columns"].items() if k != target}
     check_schema_comes_from_the_contract(client, columns)
     check_predictions_match(client, rows, expected)  # still right after the bad requests
+
+
+def wait_healthy(client: Any, seconds: float, why_not: Callable[[], str]) -> None:
+    """Poll /health until it answers 200; after ``seconds``, fail with ``why_not()`` (server output)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if client.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:  # not listening yet
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the service never became healthy:\n{why_not()}")
+        time.sleep(0.3)

@@ -15,7 +15,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -162,16 +161,10 @@ def test_the_container_serves_the_model_and_passes_every_check(
 
 
 def _serve_checks(url: str, scored: dict, sha256: str, env: dict[str, str], name: str) -> None:
+    def logs() -> str:
+        done = subprocess.run(["podman", "logs", name], env=env, capture_output=True, text=True)
+        return done.stdout + done.stderr
+
     with httpx.Client(base_url=url, timeout=30) as client:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                logs = subprocess.run(["podman", "logs", name], env=env, capture_output=True, text=True)
-                pytest.fail(f"the container never became healthy:\n{logs.stdout}{logs.stderr}")
-            time.sleep(0.5)
+        checks.wait_healthy(client, 90, logs)
         checks.run_all(client, scored["rows"], scored["expected"], sha256, scored["contract"], "churn")

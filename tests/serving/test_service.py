@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -27,16 +26,20 @@ def app(scored: dict):
     return create_app(scored["served"])
 
 
+def _all_checks(client, scored: dict) -> None:
+    checks.run_all(
+        client,
+        scored["rows"],
+        scored["expected"],
+        scored["served"].identity["sha256"],
+        scored["contract"],
+        "churn",
+    )
+
+
 def test_the_in_process_service_passes_every_check(app, scored: dict) -> None:
     with TestClient(app) as client:
-        checks.run_all(
-            client,
-            scored["rows"],
-            scored["expected"],
-            scored["served"].identity["sha256"],
-            scored["contract"],
-            "churn",
-        )
+        _all_checks(client, scored)
 
 
 def test_an_exported_model_serves_the_same_answers(template_repo: Repo, scored: dict, tmp_path: Path) -> None:
@@ -68,23 +71,8 @@ def test_make_serve_on_loopback_passes_every_check(template_repo: Repo, scored: 
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
-                time.sleep(0.2)
-            checks.run_all(
-                client,
-                scored["rows"],
-                scored["expected"],
-                scored["served"].identity["sha256"],
-                scored["contract"],
-                "churn",
-            )
+            checks.wait_healthy(client, 60, lambda: server.stdout.read() if server.poll() is not None else "")
+            _all_checks(client, scored)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -212,6 +212,16 @@ def _round_trip() -> YAML:
     return yaml
 
 
+def _rule_list(rules: list[dict[str, Any]]) -> CommentedSeq:
+    """Rules as a block list of one-line maps, as params.yaml writes them."""
+    out = CommentedSeq()
+    for rule in rules:
+        item = CommentedMap(rule)
+        item.fa.set_flow_style()
+        out.append(item)
+    return out
+
+
 def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
     """params.yaml with the settings for the new data; comments kept."""
     yaml = _round_trip()
@@ -231,19 +241,9 @@ def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
     )
     doc["evaluate"]["slices"] = _flow([])
     doc["evaluate"]["fairness"] = _flow([])
-    rules = CommentedSeq()
-    for rule in gate_rules(p.task):
-        item = CommentedMap(rule)
-        item.fa.set_flow_style()
-        rules.append(item)
-    doc["gate"]["rules"] = rules
+    doc["gate"]["rules"] = _rule_list(gate_rules(p.task))
     if "monitor" in doc:
-        watch = CommentedSeq()
-        for rule in monitor_rules(p.task):
-            item = CommentedMap(rule)
-            item.fa.set_flow_style()
-            watch.append(item)
-        doc["monitor"]["rules"] = watch
+        doc["monitor"]["rules"] = _rule_list(monitor_rules(p.task))
     if "registry" in doc:
         # The card already says what the model predicts; this line says what it was trained on.
         doc["registry"]["description"] = f"Trained on {raw}."
