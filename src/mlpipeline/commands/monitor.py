@@ -28,7 +28,7 @@ from mlpipeline.config import load_settings
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import drift, monitoring, report
 from mlpipeline.core import profile as profile_mod
-from mlpipeline.core.compare import own_intervals
+from mlpipeline.core.compare import large_sample_intervals
 from mlpipeline.core.frames import model_ready
 from mlpipeline.core.plots import drift_chart
 from mlpipeline.core.prediction import fill_absent_features
@@ -124,7 +124,9 @@ def _quality(model: Any, card: dict[str, Any], x: Any, labels: Any) -> dict[str,
         y = np.asarray([_as_class(v, card["classes"]) for v in y], dtype=object)
     else:
         predictions = model.predict(x[known])
-    return own_intervals(card["task"], y, predictions, card.get("classes"), card.get("positive_class"))
+    return large_sample_intervals(
+        card["task"], y, predictions, card.get("classes"), card.get("positive_class")
+    )
 
 
 def _as_class(value: Any, classes: list[Any]) -> Any:
