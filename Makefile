@@ -225,6 +225,7 @@ new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=.
 		--answers "$(ANSWERS)" --ref "$(TEMPLATE_REF)" $(if $(DEFAULTS),--defaults)
 
 bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring
+	@test -d benchmarks || { echo "make bench measures the template on its bundled sample; run it in the template's repository" >&2; exit 2; }
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
 	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)

@@ -82,7 +82,7 @@ def test_defaults_give_a_project_whose_pipeline_and_tests_pass(template: Repo, t
     answers = yaml.safe_load((dest / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v1.0.0" and answers["project_slug"] == "my-model"
     assert not (dest / "copier.yml").exists() and not (dest / "tests/template").exists()
-    assert not (dest / ".copier").exists()
+    assert not (dest / ".copier").exists() and not (dest / "benchmarks").exists()
     assert Repo(dest, tmp_path).git("status", "--porcelain").stdout == ""  # committed by new-project
     (dest / ".venv").symlink_to(VENV_BIN.parent)
     repo = Repo(dest, tmp_path / "my-model-scratch")
