@@ -231,7 +231,7 @@ bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gat
 	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)
 	$(PY) benchmarks/monitor.py
 
-lock: ## Re-resolve both locks from pyproject.toml (universal, hashed), keeping pins that still fit
+lock: ## Re-resolve the three locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
 	$(UV) pip compile pyproject.toml --group dev --universal --generate-hashes --python-version 3.11 --quiet -o requirements-dev.lock
 	$(UV) pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
