@@ -72,6 +72,8 @@ def tool_env(tmp: Path, src: Path | None = None) -> dict[str, str]:
         GIT_COMMITTER_EMAIL="test@example.com",
         GIT_CONFIG_NOSYSTEM="1",
         HOME=str(tmp / "home"),
+        # Caches (uv's, pip's, the container test's base image) stay the user's: HOME is per test.
+        XDG_CACHE_HOME=os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"),
     )
     if src is not None:
         env["PYTHONPATH"] = str(src)

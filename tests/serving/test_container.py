@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -82,29 +84,55 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def _python_with_pip() -> str:
+    """An interpreter with pip: this venv's own behind it first (uv venvs have no pip), then PATH's."""
+    found = [getattr(sys, "_base_executable", ""), shutil.which("python3")]
+    for candidate in filter(None, found):
+        if subprocess.run([candidate, "-m", "pip", "--version"], capture_output=True).returncode == 0:
+            return candidate
+    pytest.fail("no Python with pip on this machine to download the service's wheels")
+
+
+def _platforms() -> list[str]:
+    """pip's --platform tags the base image (Debian bookworm, glibc 2.36) can load."""
+    arch = platform.machine()
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in (36, 34, 31, 28, 27, 24, 17)]
+    return [*tags, f"manylinux2014_{arch}"]
+
+
 @pytest.fixture(scope="module")
 def wheels() -> Path:
-    """The service's wheels for the base's Python (3.11), by lock hash."""
+    """The service's wheels for the base image's Python (3.11), by lock hash."""
     lock = Path(__file__).resolve().parents[2] / "requirements-serve.lock"
     folder = _cache() / f"wheels-{hashlib.sha256(lock.read_bytes()).hexdigest()[:16]}"
     if not any(folder.glob("*.whl")):
-        pip = shutil.which("python3.11") or shutil.which("python3")
-        assert pip, "a host python3.11 with pip prepares the wheels"
+        pip = _python_with_pip()
         partial = folder.with_suffix(".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        _run(
+        # Wheels for the base image's CPython 3.11, whatever Python runs pip here.
+        target = [
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            "--only-binary=:all:",
+        ]
+        platforms = [part for tag in _platforms() for part in ("--platform", tag)]
+        command = [
             pip,
             "-m",
             "pip",
-            "wheel",
+            "download",
             "-q",
             "--require-hashes",
             "-r",
             str(lock),
-            "-w",
+            "-d",
             str(partial),
-            env=dict(os.environ),
-        )
+        ]
+        _run(*command, *target, *platforms, env=dict(os.environ))
         partial.rename(folder)
     return folder
 
