@@ -64,9 +64,13 @@ def check_bad_requests_are_refused_and_named(
     for body in (b"not json", b'{"rows": []}', b'{"rows": [1, 2]}', b'{"other": 1}'):
         answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
         assert answer.status_code == 422, (body, answer.status_code)
-    huge = json.dumps({"rows": rows * (9 * 1024 * 1024 // len(json.dumps(rows)) + 1)})
-    answer = client.post("/predict", content=huge, headers={"content-type": "application/json"})
-    assert answer.status_code == 413
+    many = json.dumps({"rows": rows * (10_000 // len(rows) + 1)})  # over the row limit, under 8 MiB
+    answer = client.post("/predict", content=many, headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "rows" in answer.json()["detail"]
+    # Few rows, many bytes: refused by size before it is parsed.
+    wide = json.dumps({"rows": [{**rows[0], "padding": "x" * (9 * 1024 * 1024)}]})
+    answer = client.post("/predict", content=wide, headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "bytes" in answer.json()["detail"]
     assert client.get("/health").status_code == 200
 
 

@@ -86,6 +86,7 @@ def create_app(
         " data contract it was trained under.",
         version=str(identity.get("version") or "workspace"),
     )
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
