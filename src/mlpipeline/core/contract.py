@@ -219,11 +219,7 @@ def check(
         # pandera filters extra columns into a new frame; in place it only coerces.
         validated = schema.validate(frame, lazy=True, inplace=contract.table.extra_columns != "drop")
     except pa.errors.SchemaErrors as exc:
-        found = summarise(exc.failure_cases)
-        # pandera reports a fraction in an integer column as "<missing>, float64" with a wrong
-        # count; the precise line replaces its type line for that column.
-        found = [f for f in found if not (f.column in fractional and f.check.startswith("type "))]
-        return frame, sorted([*found, *fractional.values()], key=lambda f: (f.column, f.check)), dropped
+        return frame, _reported(exc, fractional), dropped
     except pa.errors.SchemaError as exc:  # raised eagerly by some table-wide problems
         return frame, [Failure("(table)", str(exc).splitlines()[0], 1)], dropped
     return validated, [], dropped
@@ -255,31 +251,25 @@ def serving_check(
     contract's ``serving.out_of_contract`` is ``reject``.
     """
     specs = {name: spec for name, spec in contract.columns.items() if name != target}
-    columns = {
-        name: pa.Column(
-            PANDAS_DTYPES[spec.dtype],
-            nullable=spec.nullable or name in features,
-            required=spec.required,
-            coerce=True,
-            name=name,
-        )
-        for name, spec in specs.items()
-    }
     dropped = [str(c) for c in frame.columns if c not in specs]
     nullable = {name for name, spec in specs.items() if spec.nullable or name in features}
     coerced = _coerce_clean(frame, specs, nullable)
-    fractional = fractional_integers(frame, contract) if coerced is None else {}
-    try:
-        if coerced is None:  # something is off: pandera finds and names every problem
+    if coerced is None:  # something is off: pandera finds and names every problem
+        columns = {
+            name: pa.Column(
+                PANDAS_DTYPES[spec.dtype],
+                nullable=name in nullable,
+                required=spec.required,
+                coerce=True,
+                name=name,
+            )
+            for name, spec in specs.items()
+        }
+        try:
             coerced = pa.DataFrameSchema(columns, strict="filter", coerce=True).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        found = [
-            f
-            for f in summarise(exc.failure_cases)
-            if not (f.column in fractional and f.check.startswith("type "))
-        ]
-        failures = sorted([*found, *fractional.values()], key=lambda f: (f.column, f.check))
-        return ServingCheck(frame, failures, dropped, pd.Series("", index=frame.index))
+        except pa.errors.SchemaErrors as exc:
+            failures = _reported(exc, fractional_integers(frame, contract))
+            return ServingCheck(frame, failures, dropped, pd.Series("", index=frame.index))
     breaches = _serving_breaches(coerced, specs, known_categories or {})
     if contract.serving.out_of_contract == "reject" and breaches:
         failures = [
@@ -294,6 +284,20 @@ def serving_check(
         for i in mask[mask].index:
             notes[i].append(f"{column}={_show(values[i])}: {rule}")
     return ServingCheck(coerced, [], dropped, notes.map("; ".join))
+
+
+def _reported(exc: pa.errors.SchemaErrors, fractional: dict[str, Failure]) -> list[Failure]:
+    """pandera's failures, one per (column, check), sorted.
+
+    pandera reports a fraction in an integer column as "<missing>, float64" with a wrong count;
+    the precise line from ``fractional_integers`` replaces its type line for that column.
+    """
+    found = [
+        f
+        for f in summarise(exc.failure_cases)
+        if not (f.column in fractional and f.check.startswith("type "))
+    ]
+    return sorted([*found, *fractional.values()], key=lambda f: (f.column, f.check))
 
 
 def _coerce_clean(
