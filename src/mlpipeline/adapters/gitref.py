@@ -22,6 +22,14 @@ def show(root: Path, ref: str, path: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
+def text_at(root: Path, commit: str | None, path: str) -> str | None:
+    """``path`` as committed at ``commit`` (None: as it is in the workspace), or None when absent."""
+    if commit is None:
+        file = root / path
+        return file.read_text(encoding="utf-8") if file.exists() else None
+    return show(root, commit, path)
+
+
 def read_json_at(root: Path, ref: str, path: str) -> Any | None:
     """The JSON file ``path`` as committed at ``ref``, or None when it is not there."""
     text = show(root, ref, path)

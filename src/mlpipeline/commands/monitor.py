@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mlpipeline.adapters.files import read_json, write_json, write_text
-from mlpipeline.adapters.gitref import show
+from mlpipeline.adapters.files import write_json, write_text
+from mlpipeline.adapters.gitref import text_at
 from mlpipeline.adapters.modelstore import load_verified, model_file
 from mlpipeline.adapters.tabular import read_rows
 from mlpipeline.commands.predict import resolve, serving_contract
@@ -29,9 +29,8 @@ from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import drift, monitoring, report
 from mlpipeline.core import profile as profile_mod
 from mlpipeline.core.compare import large_sample_intervals
-from mlpipeline.core.frames import model_ready
 from mlpipeline.core.plots import drift_chart
-from mlpipeline.core.prediction import fill_absent_features
+from mlpipeline.core.prediction import BatchRejectedError, prepare
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -41,13 +40,10 @@ REPORTS = Path("reports")
 def reference_profile(root: Path, commit: str | None) -> dict[str, Any]:
     """The profile the model's evaluate stage wrote, at its commit (None: the workspace's)."""
     rel = Layout().profile.as_posix()
-    if commit is None:
-        path = root / rel
-        if not path.exists():
-            raise PipelineError(f"{rel} not found: run `make repro` (evaluate writes it)")
-        return read_json(path)
-    text = show(root, commit, rel)
+    text = text_at(root, commit, rel)
     if text is None:
+        if commit is None:
+            raise PipelineError(f"{rel} not found: run `make repro` (evaluate writes it)")
         raise PipelineError(f"{rel} is not committed at {commit[:10]}: that version predates monitoring")
     return json.loads(text)
 
@@ -61,39 +57,31 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("_")])  # serving-log fields
     labels = frame[target] if target in frame.columns and frame[target].notna().any() else None
     contract = serving_contract(root, commit, card)
-    features = [f["name"] for f in card["features"]]
-    checked = contract_mod.serving_check(
-        frame.drop(columns=[target], errors="ignore"), contract, target, features
-    )
     base: dict[str, Any] = {"model": label, "input": str(input_path), "rows": len(frame)}
-    if checked.failures:
+    try:
+        prepared = prepare(card, contract, frame, str(input_path))
+    except BatchRejectedError as exc:
         document = {
             **base,
             "status": "contract",
             "passed": False,
-            "failures": contract_mod.failures_as_dicts(checked.failures),
+            "failures": contract_mod.failures_as_dicts(exc.failures),
         }
         _write(out, document, [])
-        print(
-            contract_mod.format_failures(checked.failures, str(input_path)).replace(
-                "nothing downstream ran", "no drift measured"
-            )
-        )
+        print(str(exc).replace("no predictions written", "no drift measured"))
         return monitoring.CONTRACT, document
     reference = reference_profile(root, commit)
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
-    ready = model_ready(checked.frame, keep_text=[card["id_column"]])
-    fill_absent_features(ready, card)
-    x = ready[features]
+    ready = prepared.frame
+    x = ready[[f["name"] for f in card["features"]]]
     scores = profile_mod.model_scores(model, x, card["task"], card.get("positive_class"))
     shifts, score_shift = drift.shifts(
         ready, reference, scores, settings.monitor.psi_threshold, settings.monitor.alpha
     )
     figures = drift.figures(shifts, score_shift)
     labelled = _quality(model, card, x, labels) if labels is not None else None
-    test_metrics = card.get("metrics") or _workspace_metrics(root, commit)
-    outcomes = monitoring.judge(settings, figures, labelled, test_metrics)
+    outcomes = monitoring.judge(settings, figures, labelled, card.get("metrics") or {})
     code = monitoring.exit_code(outcomes)
     document = {
         **base,
@@ -135,13 +123,6 @@ def _as_class(value: Any, classes: list[Any]) -> Any:
         if str(cls) == str(value):
             return cls
     return value
-
-
-def _workspace_metrics(root: Path, commit: str | None) -> dict[str, Any]:
-    if commit is None and Layout(root).metrics.exists():
-        return read_json(Layout(root).metrics)
-    text = show(root, commit, Layout().metrics.as_posix()) if commit else None
-    return json.loads(text) if text else {}
 
 
 def _write(out: Path, document: dict[str, Any], charted: list[drift.Shift]) -> None:

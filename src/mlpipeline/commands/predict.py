@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipeline.adapters.files import atomic_path, read_json
-from mlpipeline.adapters.gitref import show
+from mlpipeline.adapters.gitref import text_at
 from mlpipeline.adapters.modelstore import load_verified, model_file
 from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.commands import registry
@@ -26,7 +26,10 @@ from mlpipeline.layout import Layout
 
 
 def resolve(root: Path, stage: str | None, version: str | None) -> tuple[str, str | None, dict[str, Any]]:
-    """(label, commit, card) of the model to use; commit None means the workspace's model."""
+    """(label, commit, card) of the model to use; commit None means the workspace's model.
+
+    The card has the model's test metrics either way (a release records them in its card).
+    """
     if stage and version:
         raise PipelineError("give STAGE or VERSION, not both")
     if stage:
@@ -41,21 +44,27 @@ def resolve(root: Path, stage: str | None, version: str | None) -> tuple[str, st
     layout = Layout(root)
     if not layout.model_card.exists():
         raise PipelineError(f"{layout.model_card} not found; run `make repro`, or give STAGE or VERSION")
-    return "workspace model", None, read_json(layout.model_card)
+    # A released card carries the model's test metrics; the workspace's gets them from evaluate.
+    metrics = read_json(layout.metrics) if layout.metrics.exists() else {}
+    return "workspace model", None, {**read_json(layout.model_card), "metrics": metrics}
 
 
-def serving_contract(root: Path, commit: str | None, card: dict[str, Any]) -> contract_mod.Contract:
-    """The data contract the model was trained under."""
-    if commit is None:
-        return contract_mod.load_contract(root / card["contract"])
-    text = show(root, commit, card["contract"])
+def contract_text(root: Path, commit: str | None, card: dict[str, Any]) -> str:
+    """The YAML of the data contract the model was trained under (commit None: the workspace's)."""
+    text = text_at(root, commit, card["contract"])
     if text is None:
-        raise PipelineError(
-            f"{card['contract']} is not committed at {commit[:10]}; the model has no contract"
-        )
-    return contract_mod.parse_contract(
-        load_yaml(text, f"{card['contract']} at {commit[:10]}"), card["contract"]
-    )
+        where = f"is not committed at {commit[:10]}" if commit else "not found"
+        raise PipelineError(f"{card['contract']} {where}; the model has no contract")
+    return text
+
+
+def serving_contract(
+    root: Path, commit: str | None, card: dict[str, Any], text: str | None = None
+) -> contract_mod.Contract:
+    """The data contract the model was trained under, from ``text`` if the caller already read it."""
+    text = contract_text(root, commit, card) if text is None else text
+    where = card["contract"] + (f" at {commit[:10]}" if commit else "")
+    return contract_mod.parse_contract(load_yaml(text, where), card["contract"])
 
 
 def run(root: Path, input_path: Path, output_path: Path, stage: str | None, version: str | None) -> str:

@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from mlpipeline.adapters.files import read_json, write_json, write_text
-from mlpipeline.adapters.gitref import show
 from mlpipeline.adapters.modelstore import load_verified, model_file
-from mlpipeline.config import load_yaml
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core.prediction import Served
 from mlpipeline.errors import PipelineError, run_main
-from mlpipeline.layout import Layout
 
 BUNDLE = {
     "model": "model.joblib",
@@ -51,25 +48,16 @@ def from_registry(
     root: Path, stage: str | None, version: str | None, scratch: Path
 ) -> tuple[Served, str, Path]:
     """The model `make predict` would use, verified; its contract's YAML text; its file."""
-    from mlpipeline.commands.predict import resolve  # registry lookups need git and GTO
+    # Only a model from the registry or workspace needs these; the container loads --model-dir.
+    from mlpipeline.commands.predict import contract_text, resolve, serving_contract
 
     label, commit, card = resolve(root, stage, version)
-    if commit is None:
-        contract_text = (root / card["contract"]).read_text(encoding="utf-8")
-        metrics = Layout(root).metrics
-        card = {**card, "metrics": read_json(metrics) if metrics.exists() else {}}
-    else:
-        text = show(root, commit, card["contract"])
-        if text is None:
-            raise PipelineError(
-                f"{card['contract']} is not committed at {commit[:10]}; the model has no contract"
-            )
-        contract_text = text
-    contract = contract_mod.parse_contract(load_yaml(contract_text, card["contract"]), card["contract"])
+    text = contract_text(root, commit, card)
+    contract = serving_contract(root, commit, card, text)
     path = model_file(root, commit, scratch)
     return (
         Served(load_verified(path, card), card, contract, identity_of(card, label, stage, commit)),
-        contract_text,
+        text,
         path,
     )
 

@@ -67,16 +67,30 @@ def predict_frame(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> pd.D
     return out
 
 
-def score(
-    model: Any, card: dict[str, Any], contract: contract_mod.Contract, frame: pd.DataFrame, source: str
-) -> tuple[pd.DataFrame, list[str]]:
-    """Check ``frame`` with the serving contract and predict; return predictions and batch notes.
+@dataclass(frozen=True)
+class Prepared:
+    """A batch ready for the model: its frame, each row's warnings, and notes on the batch."""
 
-    Shared by `make predict` and `make serve`, so both answer the same rows the same way.
+    frame: pd.DataFrame
+    warnings: pd.Series
+    notes: list[str]
+
+
+def prepare(
+    card: dict[str, Any],
+    contract: contract_mod.Contract,
+    frame: pd.DataFrame,
+    source: str,
+    known: dict[str, set[Any]] | None = None,
+) -> Prepared:
+    """The serving contract, then the frame the model reads; ``BatchRejectedError`` when it breaks.
+
+    ``known`` are the model's categories (``known_categories``), for warnings on unseen ones.
+    Shared by `make predict`, `make serve` and `make monitor`, so all three read a batch alike.
     """
     frame = frame.drop(columns=[card["target"]], errors="ignore")
     features = [f["name"] for f in card["features"]]
-    checked = contract_mod.serving_check(frame, contract, card["target"], features, known_categories(model))
+    checked = contract_mod.serving_check(frame, contract, card["target"], features, known)
     if checked.failures:
         raise BatchRejectedError(checked.failures, source)
     notes = []
@@ -86,9 +100,21 @@ def score(
     absent = fill_absent_features(ready, card)
     if absent:
         notes.append(f"optional column(s) absent from {source}, predicted as missing: {', '.join(absent)}")
-    predictions = predict_frame(model, card, ready)
-    predictions["warnings"] = checked.warnings.to_numpy()
-    flagged = int((checked.warnings != "").sum())
+    return Prepared(ready, checked.warnings, notes)
+
+
+def score(
+    model: Any, card: dict[str, Any], contract: contract_mod.Contract, frame: pd.DataFrame, source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check ``frame`` with the serving contract and predict; return predictions and batch notes.
+
+    Shared by `make predict` and `make serve`, so both answer the same rows the same way.
+    """
+    prepared = prepare(card, contract, frame, source, known_categories(model))
+    predictions = predict_frame(model, card, prepared.frame)
+    predictions["warnings"] = prepared.warnings.to_numpy()
+    notes = list(prepared.notes)
+    flagged = int((prepared.warnings != "").sum())
     if flagged:
         notes.append(f"{flagged} row(s) outside the data contract were predicted; see their warnings column")
     return predictions, notes
