@@ -79,6 +79,12 @@ PUSH ?=
 push_flag = $(if $(PUSH),--push,)
 # Extra flags for `dvc pull` in `make ci`, e.g. PULL_FLAGS=--run-cache in GitHub Actions.
 PULL_FLAGS ?=
+# make ci FULL=1: train on every row for this run, whatever split.sample_fraction says (README, "Large data in CI").
+FULL ?=
+# make test: which tiers (a pytest -m expression over fast, integration, e2e, slow; README, "Tests")
+# and how many pytest-xdist workers (auto: one per core).
+MARK ?= not slow
+WORKERS ?= auto
 
 # `dvc pull` that, when it fails, names the remote and says where to fix it.
 define dvc_pull
@@ -91,7 +97,7 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image monitor new-project use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image monitor new-project use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -146,8 +152,11 @@ repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and t
 	$(DVC) repro
 	@$(PY) -m mlpipeline.commands.summary
 
-test: setup-dev ## Run the test suite
-	$(BIN)/pytest
+test: setup-dev ## Run the tests but the slow tier, on every core [MARK="fast or integration"] [WORKERS=auto]
+	$(BIN)/pytest -n $(WORKERS) -m "$(MARK)"
+
+test-all: setup-dev ## Run every tier: make test plus the slow one (container, benchmarks, generated projects)
+	$(BIN)/pytest -n $(WORKERS)
 
 lint: setup-dev ## Check code style (ruff lint and format check)
 	$(BIN)/ruff check .
@@ -160,11 +169,13 @@ format: setup-dev ## Fix what ruff can fix and format the code
 plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (opens offline)
 	$(DVC) plots show
 
-ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report
+ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report [FULL=1]
 	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
-	@$(DVC) repro; code=$$?; $(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code
+	@# FULL=1 runs DVC's experiment with every row (params.yaml shows it), so the lock is not compared.
+	@$(if $(FULL),$(DVC) exp run -S split.sample_fraction=1.0,$(DVC) repro); code=$$?; \
+		$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code $(if $(FULL),--full-run)
 
 summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
 	@$(PY) -m mlpipeline.commands.summary --markdown

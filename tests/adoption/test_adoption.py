@@ -5,8 +5,9 @@ contract, then validate, train, evaluate and gate), in-process so hundreds of ta
 tests/e2e/test_use_data.py runs the same path through real make and DVC. A ``PipelineError`` is
 the clear line a user sees; any other exception would be a traceback, and fails the test.
 
-`make test` runs ADOPTION_TABLES (default 12) tables; the full run is
-`ADOPTION_TABLES=200 .venv/bin/pytest -m adoption`.
+`make test` runs the first HANDFUL tables (integration tier), `make test-all` ADOPTION_TABLES of
+them (default 12; the rest are in the slow tier); the full run is
+`ADOPTION_TABLES=200 .venv/bin/pytest -m adoption -n auto`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.adoption.tables import ESTIMATORS, table
 
 pytestmark = pytest.mark.adoption
 COUNT = int(os.environ.get("ADOPTION_TABLES", "12"))
+HANDFUL = 3
 
 
 def adopt_and_run(seed: int, root: Path, params_template: str) -> str:
@@ -62,7 +64,13 @@ def adopt_and_run(seed: int, root: Path, params_template: str) -> str:
     return "model"
 
 
-@pytest.mark.parametrize("seed", range(COUNT))
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(s, marks=pytest.mark.integration if s < HANDFUL else pytest.mark.slow)
+        for s in range(COUNT)
+    ],
+)
 def test_a_generated_table_trains_or_stops_with_a_clear_message(
     seed: int, tmp_path: Path, root: Path
 ) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT, VENV_BIN
+from tests.conftest import ROOT, VENV_BIN, tool_env
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 # `make test` is what runs this suite (after `make setup-dev`), so the suite itself covers them.
@@ -134,12 +135,37 @@ def test_the_job_that_opens_the_retrain_pull_request_runs_no_project_code() -> N
     assert job["if"] == "needs.retrain.outputs.changed == 'true'"  # no pull request when nothing changed
 
 
-def test_pull_requests_test_the_oldest_and_newest_supported_python() -> None:
+def test_pull_requests_test_the_oldest_python_and_nightly_every_supported_one() -> None:
     supported = re.search(r"^SUPPORTED := (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)[1].split()
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert f'requires-python = ">={supported[0]},<3.{int(supported[-1].split(".")[1]) + 1}"' in pyproject
-    (check,) = [j for w, n, j in jobs() if w == "ci.yml" and n == "check"]
-    assert check["strategy"]["matrix"]["python"] == [supported[0], supported[-1]]
+    pull_request = [j for w, n, j in jobs() if w == "ci.yml" and n in ("check", "e2e")]
+    for job in pull_request:
+        setup = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
+        assert setup["with"]["python-version"] == supported[0]
+    (nightly,) = [j for w, n, j in jobs() if w == "nightly.yml"]
+    assert nightly["strategy"]["matrix"]["python"] == supported
+    assert any(step.get("run") == "bash .ci/run" for step in nightly["steps"])
+
+
+def test_every_job_has_a_time_limit() -> None:
+    """A hung step (a lock, a prompt, a server that never answers) must not hold a runner for GitHub's
+    default of six hours."""
+    for workflow, name, job in jobs():
+        assert 0 < job.get("timeout-minutes", 0) <= 120, f"{workflow}:{name} has no timeout-minutes"
+
+
+def test_pull_requests_run_the_gate_before_any_test_and_the_end_to_end_tier_only_on_machinery() -> None:
+    ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    runs = [step.get("run", "") for step in ci["jobs"]["check"]["steps"]]
+    gate = next(i for i, run in enumerate(runs) if run.startswith("make ci "))
+    tests = [i for i, run in enumerate(runs) if run.startswith("make test")]
+    assert tests and gate < min(tests)  # a worse model is the first red step
+    assert runs[tests[0]] == 'make test MARK="fast or integration"'
+    e2e = ci["jobs"]["e2e"]
+    assert e2e["needs"] == "changes" and e2e["if"] == "needs.changes.outputs.machinery == 'true'"
+    assert [s["run"] for s in e2e["steps"] if "make test" in s.get("run", "")] == ["make test MARK=e2e"]
+    assert set(ci["jobs"]["publish"]["needs"]) == {"check", "e2e"}  # main releases after every tier ran
 
 
 def test_prod_waits_for_a_reviewer_and_delivery_starts_only_from_version_tags() -> None:
@@ -152,3 +178,43 @@ def test_prod_waits_for_a_reviewer_and_delivery_starts_only_from_version_tags() 
         if re.search(r"STAGE=prod|make rollback", runs):
             assert job.get("environment") == "production", f"{workflow}:{name} changes prod unprotected"
     assert cd["jobs"]["promote"]["needs"] == ["image", "staging"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("changed", "machinery"),
+    [
+        (["params.yaml", "data/raw/telco_churn.csv.dvc", "README.md"], "false"),
+        (["params.yaml", "src/mlpipeline/core/split.py"], "true"),
+        (["tests/code/test_split.py"], "true"),
+        (["requirements-dev.lock"], "true"),
+        (["dvc.yaml"], "true"),
+        (["docs/src/notes.md"], "false"),  # a folder named src/ below the top is not the package
+        ([], "false"),
+    ],
+)
+def test_the_end_to_end_tier_runs_when_the_machinery_changes(
+    tmp_path: Path, changed: list[str], machinery: str
+) -> None:
+    """.github/scripts/machinery-changed.sh on a real repository: base, then a branch's commit."""
+    env = tool_env(tmp_path)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path / "r", env=env, check=True, capture_output=True)
+
+    (tmp_path / "r").mkdir()
+    git("init", "-q", "-b", "main")
+    (tmp_path / "r/seed").write_text("0")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    git("checkout", "-q", "-b", "change")
+    for rel in changed:
+        (tmp_path / "r" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "r" / rel).write_text("changed")
+    git("add", "-A")
+    git("commit", "-q", "--allow-empty", "-m", "the change")
+    done = subprocess.run(
+        ["bash", str(ROOT / ".github/scripts/machinery-changed.sh"), "main"],
+        cwd=tmp_path / "r", env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout == f"machinery={machinery}\n"

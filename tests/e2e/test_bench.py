@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Repo
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.slow  # benchmarks: minutes of work, run by make test-all
 
 
 def test_single_script_reproduces_the_pipeline_metrics(repo: Repo, tmp_path: Path) -> None:

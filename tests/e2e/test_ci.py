@@ -1,4 +1,9 @@
-"""`make ci BASE=main`: a branch's model against main's on the same rows, with real git, dvc and make."""
+"""`make ci BASE=main`: a branch's model against main's on the same rows, with real git and dvc.
+
+The wiring (make ci's pull, repro, exit codes, FULL=1) runs through real `make`; what the gate
+decides about a branch is checked with the gate's ``main()`` in-process on the same repositories
+(the integration tier), after the branch's own `dvc repro`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import yaml
 
 from tests.conftest import Repo
 
-pytestmark = pytest.mark.e2e
+e2e, integration = pytest.mark.e2e, pytest.mark.integration
 
 
 def weaken(params: dict) -> None:
@@ -42,6 +47,18 @@ def commit_change(repo: Repo, edit, message: str) -> None:
     repo.commit(message)
 
 
+@pytest.fixture
+def gate(command):
+    """What `make ci BASE=...` runs after `dvc repro`, in-process: (exit code, stdout, stderr)."""
+
+    def run(repo: Repo, base: str = "main", repro_exit: int = 0) -> tuple[int, str, str]:
+        done = command(repo, "ci_gate", "--base", base, "--repro-exit", str(repro_exit))
+        return done.returncode, done.stdout, done.stderr
+
+    return run
+
+
+@e2e
 def test_unchanged_branch_passes_on_every_test_row(repo: Repo) -> None:
     branch(repo, "unchanged")
     done = repo.make("ci", "BASE=main")
@@ -57,9 +74,13 @@ def test_unchanged_branch_passes_on_every_test_row(repo: Repo) -> None:
     assert "Gate passed" in report and "Base: `main`" in report and "Paired" in report
 
 
-def test_worse_branch_fails_naming_metric_base_and_interval(repo: Repo) -> None:
+@e2e
+def test_worse_branch_fails_naming_metric_base_and_interval_and_an_unreproduced_lock(repo: Repo) -> None:
+    """A weaker model committed without `dvc repro`: make ci reproduces it, and the gate names both
+    the regression against main and the committed dvc.lock that the pipeline no longer matches."""
     branch(repo, "worse")
-    commit_change(repo, weaken, "weaker model")
+    repo.edit_yaml("params.yaml", weaken)
+    repo.commit("weaker model, dvc.lock not updated")
     done = repo.make("ci", "BASE=main", check=False)
     assert done.returncode != 0
     assert "gate: FAILED (base main)" in done.stderr
@@ -70,22 +91,29 @@ def test_worse_branch_fails_naming_metric_base_and_interval(repo: Repo) -> None:
     report = (repo.path / "reports/gate.md").read_text()
     assert "Gate failed" in report and "main" in report and "change" in report
     assert "model.hyperparameters.C" in report  # params diff against main
+    assert "does not reproduce the committed dvc.lock" in done.stderr
+    assert "train: param params.yaml:model" in done.stdout
+    assert any("train: param params.yaml:model" in d for d in gate_json(repo)["reproducible"])
+    assert "Reproducibility" in report
 
 
-def test_better_branch_passes(repo: Repo) -> None:
+@integration
+def test_better_branch_passes(repo: Repo, gate) -> None:
     commit_change(repo, weaken, "main gets a weak model")
-    branch(repo, "better")
-    commit_change(repo, lambda p: p["model"]["hyperparameters"].update(C=1.0), "stronger model")
-    done = repo.make("ci", "BASE=main")
-    assert "gate: passed" in done.stdout
+    # The stronger model is the one main had before: branch from there, its outputs from the cache.
+    repo.git("checkout", "-q", "-b", "better", "HEAD~1")
+    repo.dvc("checkout", "-q")
+    code, out, _ = gate(repo)
+    assert code == 0 and "gate: passed" in out
 
 
-def test_a_new_split_seed_with_the_same_model_passes(repo: Repo) -> None:
+@integration
+def test_a_new_split_seed_with_the_same_model_passes(repo: Repo, gate) -> None:
     """The everyday change that made the point gate fail: same settings, other test rows."""
     branch(repo, "reseed")
     commit_change(repo, lambda p: p["split"].update(seed=5), "split seed 5")
-    done = repo.make("ci", "BASE=main", check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    code, out, err = gate(repo)
+    assert code == 0, out + err
     pairing = gate_json(repo)["pairing"]
     assert pairing["mode"] == "paired" and 0 < pairing["rows_excluded"] < pairing["rows_test"]
     assert (
@@ -94,7 +122,8 @@ def test_a_new_split_seed_with_the_same_model_passes(repo: Repo) -> None:
     )
 
 
-def test_rows_appended_from_the_same_population_pass(repo: Repo) -> None:
+@integration
+def test_rows_appended_from_the_same_population_pass(repo: Repo, gate) -> None:
     branch(repo, "more-rows")
     raw = repo.path / "data/raw/telco_churn.csv"
     frame = pd.read_csv(raw)
@@ -105,13 +134,14 @@ def test_rows_appended_from_the_same_population_pass(repo: Repo) -> None:
     repo.dvc("add", "-q", "data/raw/telco_churn.csv")
     repo.dvc("repro", "-q")
     repo.commit("1,000 more customers")
-    done = repo.make("ci", "BASE=main", check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    code, out, err = gate(repo)
+    assert code == 0, out + err
     pairing = gate_json(repo)["pairing"]
     assert pairing["rows_excluded"] == 0  # main's test rows stayed test rows; main trained on none
 
 
-def test_an_absolute_breach_still_compares_with_main_and_writes_the_report(repo: Repo) -> None:
+@integration
+def test_an_absolute_breach_still_compares_with_main_and_writes_the_report(repo: Repo, gate) -> None:
     branch(repo, "shuffled")
     raw = repo.path / "data/raw/telco_churn.csv"
     frame = pd.read_csv(raw)
@@ -121,9 +151,10 @@ def test_an_absolute_breach_still_compares_with_main_and_writes_the_report(repo:
     repo.commit("shuffled labels")
     (repo.path / "reports").mkdir(exist_ok=True)
     (repo.path / "reports/gate.md").write_text("✅ Gate passed (stale)")
-    done = repo.make("ci", "BASE=main", check=False)
-    assert done.returncode != 0
-    assert "f1 beats baseline by 0.2" in done.stderr and "gate: FAILED (base main)" in done.stderr
+    repro = repo.dvc("repro", "-q", check=False)  # the gate stage stops it: evaluate has run
+    code, _, err = gate(repo, repro_exit=repro.returncode)
+    assert repro.returncode != 0 and code != 0
+    assert "f1 beats baseline by 0.2" in err and "gate: FAILED (base main)" in err
     result = gate_json(repo)
     assert result["pairing"]["mode"] == "paired"
     # Evaluated, not skipped: both models were scored on this branch's rows (and its labels, so
@@ -134,6 +165,7 @@ def test_an_absolute_breach_still_compares_with_main_and_writes_the_report(repo:
     assert "Gate failed" in report and "Base: `main`" in report and "stale" not in report
 
 
+@e2e
 def test_a_pipeline_that_stops_before_evaluate_is_reported_not_judged_on_old_figures(repo: Repo) -> None:
     branch(repo, "broken")
     # A setting only the data can refute, so DVC starts and train fails; the last run's metrics
@@ -148,70 +180,113 @@ def test_a_pipeline_that_stops_before_evaluate_is_reported_not_judged_on_old_fig
     assert "dvc repro failed before evaluate finished" in (repo.path / "reports/gate.md").read_text()
 
 
-def cached(repo: Repo, *paths: str) -> list[Path]:
-    """The DVC cache files of the outputs ``paths`` as locked at HEAD."""
-    lock = yaml.safe_load((repo.path / "dvc.lock").read_text())
+def cached(repo: Repo, *paths: str, at: str = "HEAD") -> list[Path]:
+    """The DVC cache files of the outputs ``paths`` as locked at the commit ``at``."""
+    lock = yaml.safe_load(repo.git("show", f"{at}:dvc.lock").stdout)
     md5s = [o["md5"] for s in lock["stages"].values() for o in s.get("outs", []) if o["path"] in paths]
     return [repo.path / ".dvc/cache/files/md5" / m[:2] / m[2:] for m in md5s]
 
 
-def test_the_base_model_comes_from_the_remote_when_the_cache_lacks_it(repo: Repo, tmp_path: Path) -> None:
+@integration
+def test_the_base_model_comes_from_the_remote_when_the_cache_lacks_it(
+    other_model_repo: Repo, tmp_path: Path, gate
+) -> None:
+    repo = other_model_repo  # on a branch with its own model
     repo.dvc("remote", "add", "-d", "scratch", str(tmp_path / "remote"))
     repo.commit("a local directory remote")
-    repo.dvc("push", "-q")  # main's data, splits and model
-    main_outputs = cached(repo, "models/model.joblib", "data/prepared/train.parquet")
-    branch(repo, "other-model")
-    commit_change(repo, lambda p: p["model"]["hyperparameters"].update(C=0.5), "C 0.5")
+    repo.dvc("push", "-q", "--all-branches")  # main's data, splits and model too
+    main_outputs = cached(repo, "models/model.joblib", "data/prepared/train.parquet", at="main")
     for path in main_outputs:
         path.unlink()
-    done = repo.make("ci", "BASE=main", check=False)
-    assert "Paired: both models scored the same" in done.stdout, done.stdout + done.stderr
+    _, out, err = gate(repo)
+    assert "Paired: both models scored the same" in out, out + err
     assert gate_json(repo)["pairing"]["mode"] == "paired"
 
 
-def test_an_unavailable_base_model_falls_back_to_unpaired_and_says_so(repo: Repo) -> None:
-    (model,) = cached(repo, "models/model.joblib")
-    branch(repo, "other-model")
-    commit_change(repo, lambda p: p["model"]["hyperparameters"].update(C=0.5), "C 0.5")
+@integration
+def test_an_unavailable_base_model_falls_back_to_unpaired_and_says_so(other_model_repo: Repo, gate) -> None:
+    repo = other_model_repo
+    (model,) = cached(repo, "models/model.joblib", at="main")
     model.unlink()  # main's model: neither in the cache nor in the remote (never pushed)
     (repo.path / "data/sample_remote" / model.relative_to(repo.path / ".dvc/cache")).unlink()
-    done = repo.make("ci", "BASE=main", check=False)
-    assert "UNPAIRED" in done.stdout
+    _, out, _ = gate(repo)
+    assert "UNPAIRED" in out
     result = gate_json(repo)
     assert result["pairing"]["mode"] == "unpaired" and "models/model.joblib" in result["pairing"]["reason"]
     assert {r["comparison"] for r in rules_of(result, "max_regression")} == {"unpaired"}
     assert all(r["status"] != "skip" for r in result["rules"])
 
 
-def test_a_timing_rule_against_main_times_both_models_in_the_same_run(repo: Repo) -> None:
+@integration
+def test_a_timing_rule_against_main_times_both_models_in_the_same_run(repo: Repo, gate) -> None:
     def timing_rule(params: dict) -> None:
         params["gate"]["rules"].append({"metric": "latency_p95_ms", "max_regression": 1000})
 
     branch(repo, "timing")
     commit_change(repo, timing_rule, "latency must not regress")
-    done = repo.make("ci", "BASE=main", check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    code, out, err = gate(repo)
+    assert code == 0, out + err
     timing = next(r for r in rules_of(gate_json(repo), "max_regression") if r["metric"] == "latency_p95_ms")
     assert timing["comparison"] == "same run" and timing["status"] == "pass"
     assert timing["base_value"] > 0 and timing["value"] > 0
 
 
-def test_missing_base_is_reported_not_passed_silently(repo: Repo) -> None:
-    done = repo.make("ci", "BASE=no-such-ref")
-    assert "base ref 'no-such-ref' does not exist" in done.stdout
-    assert "regression rules NOT checked" in done.stdout
+@integration
+def test_missing_base_is_reported_not_passed_silently(repo: Repo, gate) -> None:
+    _, out, _ = gate(repo, base="no-such-ref")
+    assert "base ref 'no-such-ref' does not exist" in out
+    assert "regression rules NOT checked" in out
     regressions = rules_of(gate_json(repo), "max_regression")
     assert regressions and all(r["status"] == "skip" for r in regressions)
     assert "does not exist" in (repo.path / "reports/gate.md").read_text()
 
 
-def test_uncommitted_results_fail_the_reproducibility_check_with_a_report(repo: Repo) -> None:
-    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
-    repo.commit("params changed but dvc.lock not updated")
-    done = repo.make("ci", "BASE=main", check=False)
-    assert done.returncode != 0
-    assert "does not reproduce the committed dvc.lock" in done.stderr
-    assert "train: param params.yaml:model" in done.stdout
+def smoke(params: dict) -> None:
+    """Pull requests train on half the rows; a half sample's model may miss the sample's absolute
+    floors, and this test is about rows."""
+    params["split"]["sample_fraction"] = 0.5
+    params["gate"]["rules"] = [r for r in params["gate"]["rules"] if "min" not in r]
+
+
+@e2e
+def test_a_sampled_pull_request_says_so_and_the_full_run_and_retrain_use_every_row(
+    repo: Repo, command
+) -> None:
+    """Large data in CI, on a small scale: main and the pull request train on a 50% sample; the full
+    run (`make ci FULL=1`, what full-run.yml runs) trains on every row and the same gate judges it
+    against main's sample model, on rows that model never saw; `make retrain` trains on every row."""
+    commit_change(repo, smoke, "smoke mode: half the rows")
+    branch(repo, "pull-request")
+
+    sampled = command(repo, "ci_gate", "--base", "main")  # what make ci runs after dvc repro
+    assert sampled.returncode == 0, sampled.stdout + sampled.stderr
+    assert "rows: a 50% sample of rows (split.sample_fraction: 0.5)" in sampled.stdout
+    assert "**Rows:** a 50% sample of rows" in (repo.path / "reports/gate.md").read_text()
+    assert gate_json(repo)["reproducible"] == []  # the committed lock is the sample run's
+    assert rows_split(repo) < 4000
+
+    full = repo.make("ci", "BASE=main", "FULL=1", check=False)
+    assert full.returncode == 0, full.stdout + full.stderr
+    assert rows_split(repo) == 7043
     result = gate_json(repo)
-    assert any("train: param params.yaml:model" in d for d in result["reproducible"])
-    assert "Reproducibility" in (repo.path / "reports/gate.md").read_text()
+    assert result["full_run"] is True and result["reproducible"] is None
+    assert result["rows"].startswith("full run: every row")
+    # Sample and split are independent seeded hashes: main's sample model trained on none of the
+    # full run's test rows, so every one of them is compared.
+    assert result["pairing"]["mode"] == "paired" and result["pairing"]["rows_excluded"] == 0
+    assert result["pairing"]["rows_compared"] > 1000
+    assert "reproducibility: not checked" not in full.stdout
+
+    # Back to the committed sample run, then what the scheduled retrain runs.
+    repo.git("checkout", "-q", "--", ".")
+    repo.dvc("checkout", "-q")
+    assert rows_split(repo) < 4000
+    done = repo.make("retrain")
+    assert rows_split(repo) == 7043
+    assert "gate: PASSED" in done.stdout
+
+
+def rows_split(repo: Repo) -> int:
+    """How many rows the last validate kept, train and test together."""
+    split = json.loads((repo.path / "metrics/validation.json").read_text())["split"]
+    return split["rows_train"] + split["rows_test"]

@@ -10,7 +10,7 @@ from sklearn.datasets import load_iris
 
 from tests.conftest import VENV_BIN, Repo
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.slow  # a pytest run inside an adopted project: make test-all
 
 
 def test_the_suite_passes_after_the_project_adopts_other_data(repo: Repo, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -47,11 +46,10 @@ def test_help_lists_public_targets(repo: Repo) -> None:
         assert f"make {target} " in listed
 
 
-def test_push_sends_every_output(repo: Repo, tmp_path: Path) -> None:
+def test_push_sends_every_output(other_model_repo: Repo, tmp_path: Path) -> None:
+    repo = other_model_repo  # outputs the bundled remote has never seen
     remote = tmp_path / "remote"
     repo.dvc("remote", "add", "-d", "-f", "scratch", str(remote))
-    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
-    repo.dvc("repro", "-q")
     repo.make("push")
     assert (remote / "files/md5").is_dir()
     assert "Cache and remote 'scratch' are in sync" in repo.dvc("status", "-c").stdout
@@ -59,26 +57,9 @@ def test_push_sends_every_output(repo: Repo, tmp_path: Path) -> None:
     assert not (remote / "runs").exists()
 
 
-def test_retrain_uses_every_row_despite_the_smoke_fraction(repo: Repo) -> None:
-    def smoke(params: dict) -> None:
-        params["split"]["sample_fraction"] = 0.5
-        # A half sample's model may miss the sample's absolute floors; this test is about rows.
-        params["gate"]["rules"] = [r for r in params["gate"]["rules"] if "min" not in r]
-
-    repo.edit_yaml("params.yaml", smoke)
-    repo.dvc("repro", "-q")
-    smoke = json.loads((repo.path / "metrics/validation.json").read_text())["split"]
-    repo.commit("smoke: train on half")
-    done = repo.make("retrain")
-    full = json.loads((repo.path / "metrics/validation.json").read_text())["split"]
-    assert full["rows_train"] + full["rows_test"] == 7043
-    assert smoke["rows_train"] + smoke["rows_test"] < 4000
-    assert "gate: PASSED" in done.stdout
-
-
-def test_summary_md_prints_the_gate_report_or_the_metrics(repo: Repo) -> None:
+def test_summary_md_prints_the_gate_report_or_the_metrics(repo: Repo, command) -> None:
     before = repo.make("summary-md").stdout
     assert before.startswith("```") and "gate: PASSED" in before
-    repo.make("ci", "BASE=main")
+    assert command(repo, "ci_gate", "--base", "main").returncode == 0  # what make ci ends with
     after = repo.make("summary-md").stdout
     assert after.startswith("<!-- mlpipeline-gate-report -->") and "Gate passed" in after

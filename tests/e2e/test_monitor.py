@@ -1,4 +1,8 @@
-"""`make monitor` on the sample, end to end: a quiet batch, a drifted one, a broken one, a served one."""
+"""`make monitor` on the sample: a quiet batch, a drifted one, a broken one, a served one.
+
+`make monitor` and `make serve LOG=...` run for real; the verdicts and exit codes of other batches
+come from the monitor's ``main()`` in-process (integration).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import pytest
 from mlpipeline.adapters.servinglog import RowLog
 from tests.conftest import Repo
 
-pytestmark = pytest.mark.e2e
+e2e, integration = pytest.mark.e2e, pytest.mark.integration
 
 
 def _batch(repo: Repo, path: Path, seed: int, change=None) -> Path:
@@ -25,12 +29,19 @@ def _batch(repo: Repo, path: Path, seed: int, change=None) -> Path:
     return path
 
 
-def _monitor(repo: Repo, *args: str) -> tuple[int, dict]:
-    done = repo.python("-m", "mlpipeline.commands.monitor", *args, check=False)
-    report = repo.path / "reports/monitor.json"
-    return done.returncode, json.loads(report.read_text()) if report.exists() else {}
+@pytest.fixture
+def monitor(command):
+    """The monitor command in-process: (exit code, reports/monitor.json or {})."""
+
+    def run(repo: Repo, *args: str) -> tuple[int, dict]:
+        done = command(repo, "monitor", *args)
+        report = repo.path / "reports/monitor.json"
+        return done.returncode, json.loads(report.read_text()) if report.exists() else {}
+
+    return run
 
 
+@e2e
 def test_a_batch_like_the_training_data_passes_and_every_report_is_written(
     repo: Repo, tmp_path: Path
 ) -> None:
@@ -45,13 +56,14 @@ def test_a_batch_like_the_training_data_passes_and_every_report_is_written(
     assert "vegaEmbed" in page and "<script src=" not in page  # opens offline: Vega is inlined
 
 
+@integration
 def test_drift_a_broken_contract_and_a_missing_file_each_have_their_exit_code(
-    repo: Repo, tmp_path: Path
+    repo: Repo, tmp_path: Path, monitor, command
 ) -> None:
     def scale(frame: pd.DataFrame) -> None:
         frame["monthly_charges"] *= 1.5
 
-    code, report = _monitor(repo, "--input", str(_batch(repo, tmp_path / "scaled.csv", 2, scale)))
+    code, report = monitor(repo, "--input", str(_batch(repo, tmp_path / "scaled.csv", 2, scale)))
     assert code == 1 and report["status"] == "drift"
     assert [f["name"] for f in report["features"] if f["drifted"]] == ["monthly_charges"]
     assert 'id="drift0"' in (repo.path / "reports/monitor.html").read_text()  # its chart
@@ -60,24 +72,26 @@ def test_drift_a_broken_contract_and_a_missing_file_each_have_their_exit_code(
         frame["tenure"] = frame["tenure"].astype(object)
         frame.loc[frame.index[:7], "tenure"] = "soon"
 
-    code, report = _monitor(repo, "--input", str(_batch(repo, tmp_path / "broken.csv", 3, corrupt)))
+    code, report = monitor(repo, "--input", str(_batch(repo, tmp_path / "broken.csv", 3, corrupt)))
     assert code == 2 and report["status"] == "contract"
     assert [(f["column"], f["count"]) for f in report["failures"]] == [("tenure", 7)]
-    done = repo.python(
-        "-m", "mlpipeline.commands.monitor", "--input", str(tmp_path / "nope.csv"), check=False
-    )
+    done = command(repo, "monitor", "--input", str(tmp_path / "nope.csv"))
     assert (
         done.returncode == 3 and "nope.csv: file not found" in done.stderr and "Traceback" not in done.stderr
     )
 
 
-def test_a_released_version_is_monitored_with_its_own_profile(repo: Repo, tmp_path: Path) -> None:
-    repo.make("release", "NOTES=first")
-    code, report = _monitor(repo, "--input", str(_batch(repo, tmp_path / "b.csv", 4)), "--version", "v1.0.0")
+@integration
+def test_a_released_version_is_monitored_with_its_own_profile(
+    repo: Repo, tmp_path: Path, monitor, command
+) -> None:
+    command(repo, "registry", "release", "--notes", "first")
+    code, report = monitor(repo, "--input", str(_batch(repo, tmp_path / "b.csv", 4)), "--version", "v1.0.0")
     assert code == 0 and report["model"] == "v1.0.0"
 
 
-def test_rows_served_with_a_log_are_monitored(repo: Repo, tmp_path: Path) -> None:
+@e2e
+def test_rows_served_with_a_log_are_monitored(repo: Repo, tmp_path: Path, monitor) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -109,10 +123,11 @@ def test_rows_served_with_a_log_are_monitored(repo: Repo, tmp_path: Path) -> Non
         server.wait(timeout=30)
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(logged) == 300 and {"_prediction", "_served_at", "_version"} <= set(logged[0])
-    code, report = _monitor(repo, "--input", str(log))
+    code, report = monitor(repo, "--input", str(log))
     assert code == 0 and report["rows"] == 300 and report["labelled_rows"] == 0
 
 
+@pytest.mark.fast
 def test_the_serving_log_rotates_and_keeps_its_last_files(tmp_path: Path) -> None:
     log = RowLog(tmp_path / "served.jsonl", max_bytes=2000, keep=2)
     rows = pd.DataFrame({"x": range(10), "note": ["a" * 40] * 10})

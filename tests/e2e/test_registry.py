@@ -1,9 +1,14 @@
-"""Release, promote, roll back and predict: the registry flow on real git tags, DVC and GTO."""
+"""Release, promote, roll back and predict: the registry flow on real git tags, DVC and GTO.
+
+One test runs the whole flow through real `make`; the others check what the registry and predict
+commands decide, with their ``main()`` in-process on the same kind of repository (integration).
+"""
 
 from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +17,7 @@ import yaml
 
 from tests.conftest import VENV_BIN, Repo
 
-pytestmark = pytest.mark.e2e
+integration = pytest.mark.integration
 
 
 def write_input(repo: Repo, name: str = "incoming.csv", rows: int = 25, **changes: object) -> Path:
@@ -33,6 +38,29 @@ def predict(repo: Repo, out: str, *args: str, check: bool = True):
     )
 
 
+@pytest.fixture
+def registry(command):
+    """`make release|promote|rollback ...` as their recipes call the registry, in-process."""
+
+    def run(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+        return command(repo, "registry", *args)
+
+    return run
+
+
+@pytest.fixture
+def predicted(command):
+    """`make predict INPUT=... OUTPUT=... [VERSION=...]`, in-process."""
+
+    def run(repo: Repo, out: str, version: str = "", rows: Path | None = None):
+        rows = rows or write_input(repo)
+        output = str(repo.path.parent / out)
+        args = ["--input", str(rows), "--output", output, "--stage", "", "--version", version]
+        return command(repo, "predict", *args)
+
+    return run
+
+
 def second_version(repo: Repo) -> None:
     """New data at a new commit: the last 1,500 customers are gone."""
     raw = repo.path / "data/raw/telco_churn.csv"
@@ -43,7 +71,8 @@ def second_version(repo: Repo) -> None:
     repo.commit("fewer customers")
 
 
-def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo) -> None:
+@pytest.mark.e2e
+def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo, registry) -> None:
     assert "registered model v1.0.0" in repo.make("release", "NOTES=first model").stdout
     second_version(repo)
     assert "registered model v1.1.0" in repo.make("release", "NOTES=trained on fewer rows").stdout
@@ -64,10 +93,7 @@ def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo) -> 
     prod_rows = [line for line in shown.splitlines() if " prod " in f" {line} "]
     assert len(prod_rows) == 1 and "v1.0.0" in prod_rows[0]
     # What rollback.yml reads to move the image tag with the stage.
-    which = [
-        repo.python("-m", "mlpipeline.commands.registry", "which", "--stage", stage).stdout
-        for stage in ("prod", "staging")
-    ]
+    which = [registry(repo, "which", "--stage", stage).stdout for stage in ("prod", "staging")]
     assert [w.strip() for w in which] == ["v1.0.0", ""]
 
     models = repo.make("models").stdout
@@ -81,8 +107,9 @@ def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo) -> 
     assert len(out) == 25 and out["customer_id"].iloc[0] == "C00001"
 
 
-def test_model_card_answers_what_is_this(repo: Repo) -> None:
-    repo.make("release", "NOTES=card check")
+@integration
+def test_model_card_answers_what_is_this(repo: Repo, registry) -> None:
+    registry(repo, "release", "--notes", "card check")
     head = repo.git("rev-parse", "HEAD").stdout.strip()
     message = repo.git("tag", "-l", "--format=%(contents)", "model@v1.0.0").stdout
     card = json.loads(message.split("```json model-card", 1)[1].split("```", 1)[0])
@@ -103,30 +130,34 @@ def test_model_card_answers_what_is_this(repo: Repo) -> None:
     assert message.startswith("# model v1.0.0") and "| f1 |" in message
 
 
-def test_release_of_an_unchanged_model_is_a_no_op(repo: Repo) -> None:
-    repo.make("release")
+@integration
+def test_release_of_an_unchanged_model_is_a_no_op(repo: Repo, registry) -> None:
+    registry(repo, "release")
     repo.git("commit", "-q", "--allow-empty", "-m", "docs only")
-    assert "nothing to release" in repo.make("release").stdout
+    assert "nothing to release" in registry(repo, "release").stdout
     assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
 
 
-def test_release_refuses_a_dirty_tree(repo: Repo) -> None:
+@integration
+def test_release_refuses_a_dirty_tree(repo: Repo, registry) -> None:
     (repo.path / "README.md").write_text("edited\n")
-    done = repo.make("release", check=False)
+    done = registry(repo, "release")
     assert done.returncode != 0 and "working tree is not clean (README.md)" in done.stderr
     assert repo.git("tag", "-l", "model@*").stdout == ""
 
 
-def test_release_refuses_a_failed_gate(repo: Repo) -> None:
+@integration
+def test_release_refuses_a_failed_gate(repo: Repo, registry) -> None:
     repo.edit_yaml("params.yaml", lambda p: p["gate"]["rules"].append({"metric": "f1", "min": 0.95}))
     assert repo.dvc("repro", check=False).returncode != 0
     repo.commit("gate fails")
-    done = repo.make("release", check=False)
+    done = registry(repo, "release")
     assert done.returncode != 0 and "committed gate verdict failed (f1 min)" in done.stderr
 
 
-def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(repo: Repo) -> None:
-    repo.make("release")
+@integration
+def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(repo: Repo, registry) -> None:
+    registry(repo, "release")
 
     def weaker(params: dict) -> None:  # a much weaker model whose absolute floors were loosened
         params["model"]["hyperparameters"]["C"] = 0.002
@@ -135,60 +166,64 @@ def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(re
     repo.edit_yaml("params.yaml", weaker)
     repo.dvc("repro", "-q")
     repo.commit("weaker model")
-    done = repo.make("release", check=False)
+    done = registry(repo, "release")
     assert done.returncode != 0
     assert "full gate against model@v1.0.0 failed (f1 no worse than base by 0.02" in done.stderr
     assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
 
 
-def test_release_off_the_base_branch_needs_a_reason_which_the_card_keeps(repo: Repo) -> None:
-    repo.git("checkout", "-q", "-b", "experiment")
-    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
-    repo.dvc("repro", "-q")
-    repo.commit("experiment")
-    done = repo.make("release", check=False)
+@integration
+def test_release_off_the_base_branch_needs_a_reason_which_the_card_keeps(
+    other_model_repo: Repo, registry
+) -> None:
+    repo = other_model_repo  # a branch with a model of its own
+    done = registry(repo, "release")
     assert done.returncode != 0 and "HEAD is not on main (gate.base" in done.stderr
     assert repo.git("tag", "-l", "model@*").stdout == ""
-    repo.make("release", "FORCE=hotfix approved by the on-call lead")
+    registry(repo, "release", "--force-reason", "hotfix approved by the on-call lead")
     message = repo.git("tag", "-l", "--format=%(contents)", "model@v1.0.0").stdout
     card = json.loads(message.split("```json model-card", 1)[1].split("```", 1)[0])
     assert card["gate"]["forced"] == "hotfix approved by the on-call lead"
     assert "released off the base branch: hotfix approved" in message
 
 
-def test_promote_refuses_a_version_without_a_passing_gate(repo: Repo) -> None:
+@integration
+def test_promote_refuses_a_version_without_a_passing_gate(repo: Repo, registry) -> None:
     repo.run(str(VENV_BIN / "gto"), "register", "model", "HEAD", "--version", "v9.0.0", "-m", "by hand")
-    done = repo.make("promote", "VERSION=v9.0.0", "STAGE=prod", check=False)
+    done = registry(repo, "promote", "--version", "v9.0.0", "--stage", "prod")
     assert done.returncode != 0 and "no passing gate verdict" in done.stderr
-    done = repo.make("promote", "VERSION=v1.0.0", "STAGE=prod", check=False)
+    done = registry(repo, "promote", "--version", "v1.0.0", "--stage", "prod")
     assert "version 'v1.0.0' is not registered; versions: v9.0.0" in done.stderr
 
 
-def test_rollback_with_no_earlier_version_is_refused(repo: Repo) -> None:
-    repo.make("release")
-    repo.make("promote", "VERSION=v1.0.0", "STAGE=prod")
-    done = repo.make("rollback", "STAGE=prod", check=False)
+@integration
+def test_rollback_with_no_earlier_version_is_refused(repo: Repo, registry) -> None:
+    registry(repo, "release")
+    registry(repo, "promote", "--version", "v1.0.0", "--stage", "prod")
+    done = registry(repo, "rollback", "--stage", "prod")
     assert done.returncode != 0 and "only version that held 'prod'" in done.stderr
 
 
-def test_tampered_workspace_model_is_refused(repo: Repo) -> None:
+@integration
+def test_tampered_workspace_model_is_refused(repo: Repo, predicted) -> None:
     model = repo.path / "models/model.joblib"
     model.chmod(stat.S_IWUSR | stat.S_IRUSR)
     model.write_bytes(model.read_bytes() + b"\0")
-    done = predict(repo, "out.csv", check=False)
+    done = predicted(repo, "out.csv")
     assert done.returncode != 0 and "does not match the model card" in done.stderr
     assert not (repo.path.parent / "out.csv").exists()
 
 
-def test_tampered_cached_version_is_refused(repo: Repo) -> None:
-    repo.make("release")
+@integration
+def test_tampered_cached_version_is_refused(repo: Repo, registry, predicted) -> None:
+    registry(repo, "release")
     second_version(repo)  # the workspace now holds another model, so v1.0.0 comes from the cache
     lock = yaml.safe_load(repo.git("show", "model@v1.0.0:dvc.lock").stdout)
     (md5,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"]
     cached = repo.path / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
     cached.chmod(stat.S_IWUSR | stat.S_IRUSR)
     cached.write_bytes(cached.read_bytes()[:-1] + b"\1")
-    done = predict(repo, "out.csv", "VERSION=v1.0.0", check=False)
+    done = predicted(repo, "out.csv", version="v1.0.0")
     assert done.returncode != 0 and "refusing to load" in done.stderr
 
 
@@ -200,18 +235,21 @@ def test_tampered_cached_version_is_refused(repo: Repo) -> None:
     ],
     ids=["missing column", "wrong type"],
 )
-def test_predict_input_must_keep_the_training_contract(repo: Repo, change: dict, named: list[str]) -> None:
-    path = write_input(repo, "bad.csv", **change)
-    done = repo.make("predict", f"INPUT={path}", f"OUTPUT={repo.path.parent / 'bad_out.csv'}", check=False)
+@integration
+def test_predict_input_must_keep_the_training_contract(
+    repo: Repo, predicted, change: dict, named: list[str]
+) -> None:
+    done = predicted(repo, "bad_out.csv", rows=write_input(repo, "bad.csv", **change))
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert all(word in done.stderr for word in named), done.stderr
     assert "no predictions written" in done.stderr
 
 
-def test_a_category_outside_the_contract_is_predicted_with_a_warning(repo: Repo) -> None:
-    path = write_input(repo, "odd.csv", contract="Lifetime")
+@integration
+def test_a_category_outside_the_contract_is_predicted_with_a_warning(repo: Repo, predicted) -> None:
     out = repo.path.parent / "odd_out.csv"
-    done = repo.make("predict", f"INPUT={path}", f"OUTPUT={out}")
+    done = predicted(repo, "odd_out.csv", rows=write_input(repo, "odd.csv", contract="Lifetime"))
+    assert done.returncode == 0, done.stderr
     assert "outside the data contract were predicted" in done.stdout
     warned = pd.read_csv(out, keep_default_na=False)["warnings"]
     assert warned.str.startswith("contract=Lifetime: not an allowed value").all()

@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import Repo
 from tests.serving import checks
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.slow  # an image build and a container: make test-all
 BASE = "localhost/mlpipeline-test-base:bookworm"
 CONTAINERS_CONF = """\
 [containers]

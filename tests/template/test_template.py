@@ -19,7 +19,9 @@ import yaml
 
 from tests.conftest import VENV_BIN, Repo, tool_env
 
-pytestmark = pytest.mark.e2e
+# Generating and reproducing whole projects is the slow tier; the one-line refusals of
+# `make new-project` are end-to-end and cheap.
+slow, e2e = pytest.mark.slow, pytest.mark.e2e
 STAMPS = [VENV_BIN.parent / name for name in (".setup-done", ".dev-done", ".serve-done")]
 
 
@@ -71,6 +73,7 @@ def project(dest: Path) -> Repo:
     return repo
 
 
+@slow
 def test_defaults_give_a_project_whose_pipeline_and_tests_pass(template: Repo, tmp_path: Path) -> None:
     dest = tmp_path / "my-model"
     made = template.make("new-project", f"DEST={dest}", "DEFAULTS=1")
@@ -94,6 +97,7 @@ def test_defaults_give_a_project_whose_pipeline_and_tests_pass(template: Repo, t
     assert " passed" in tested.stdout
 
 
+@slow
 @pytest.mark.parametrize(
     ("loader", "task", "target"),
     [("load_breast_cancer", "classification", "malignant"), ("load_diabetes", "regression", "progression")],
@@ -118,6 +122,7 @@ def test_a_scikit_learn_data_set_goes_through_use_data_and_the_pipeline(
     assert (dest / "models/model.joblib").exists()
 
 
+@slow
 def test_copier_update_brings_template_changes_and_keeps_the_projects_own(
     template: Repo, tmp_path: Path
 ) -> None:
@@ -156,6 +161,7 @@ def test_copier_update_brings_template_changes_and_keeps_the_projects_own(
     assert yaml.safe_load((dest / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
 
 
+@e2e
 @pytest.mark.parametrize(
     ("answers", "said"),
     [
@@ -176,6 +182,7 @@ def test_bad_answers_are_refused_with_one_line(
     assert not dest.exists()  # nothing half-made is left
 
 
+@e2e
 def test_a_target_that_is_not_a_column_is_refused_with_one_line(template: Repo, tmp_path: Path) -> None:
     csv = tmp_path / "data.csv"
     pd.DataFrame({"a": range(60), "b": [0, 1] * 30}).to_csv(csv, index=False)

@@ -58,6 +58,8 @@ class Judgement:
     pairing: Pairing = field(default_factory=Pairing)
     pipeline: str = ""  # why this branch's figures could not be judged, if so
     reproducible: list[str] | None = None  # differences from the committed dvc.lock; None: not checked
+    rows: str = ""  # which rows the model trained on, when not simply every row
+    full_run: bool = False  # every row despite split.sample_fraction: the lock is not compared
 
     @property
     def problems(self) -> list[str]:
@@ -78,6 +80,8 @@ class Judgement:
             "pipeline": self.pipeline,
             "reproducible": self.reproducible,
             "pairing": asdict(self.pairing),
+            "rows": self.rows,
+            "full_run": self.full_run,
             "rules": [o.as_dict() for o in self.outcomes],
         }
 
@@ -207,11 +211,29 @@ def own_intervals(settings: Settings, card: dict[str, Any], test: Any, ours: Any
     return {k: (v.low, v.high) for k, v in found.items()}
 
 
-def judge(settings: Settings, layout: Layout, base_ref: str | None, repro_exit: int = 0) -> Judgement:
+def rows_line(fraction: float, full_run: bool) -> str:
+    """Which rows this run trained and tested on, when that is not simply every row."""
+    if full_run:
+        return (
+            "full run: every row (split.sample_fraction is set aside for this run);"
+            " the committed dvc.lock records the sample run, which pull requests check"
+        )
+    if fraction < 1:
+        return (
+            f"a {fraction:.0%} sample of rows (split.sample_fraction: {fraction}); the full run"
+            " happens on main, with the pull request's `full-run` label, or by hand (make ci FULL=1)"
+        )
+    return ""
+
+
+def judge(
+    settings: Settings, layout: Layout, base_ref: str | None, repro_exit: int = 0, full_run: bool = False
+) -> Judgement:
     """Every rule's outcome against ``base_ref``, and whether the pipeline and lock hold.
 
     ``base_ref`` None: there is nothing to compare with yet (the first release); regression rules
-    are skipped and say so.
+    are skipped and say so. ``full_run``: the pipeline ran on every row despite
+    ``split.sample_fraction`` (`make ci FULL=1`), so its lock cannot match the committed one.
     """
     root = layout.root
     if repro_exit:
@@ -247,10 +269,14 @@ def judge(settings: Settings, layout: Layout, base_ref: str | None, repro_exit: 
         for rule in settings.gate.rules
     ]
     reproducible = None
-    if not repro_exit:
+    if not repro_exit and not full_run:
         produced = load_yaml((root / "dvc.lock").read_text(encoding="utf-8"), "dvc.lock") or {}
         reproducible = differences(committed_lock(root), produced)
-    return Judgement(base_ref or "", note, outcomes, pairing, reproducible=reproducible)
+    fraction = float(read_optional(layout.validation).get("split", {}).get("sample_fraction", 1.0))
+    rows = rows_line(fraction, full_run)
+    return Judgement(
+        base_ref or "", note, outcomes, pairing, reproducible=reproducible, rows=rows, full_run=full_run
+    )
 
 
 def _not_judged(rule: Any, why: str) -> r.Outcome:
@@ -267,9 +293,11 @@ def diffs(ref: str, root: Path) -> dict[str, str]:
     }
 
 
-def run(settings: Settings, layout: Layout, base_ref: str, repro_exit: int = 0) -> Judgement:
+def run(
+    settings: Settings, layout: Layout, base_ref: str, repro_exit: int = 0, full_run: bool = False
+) -> Judgement:
     """Judge, then write ``reports/gate.json`` and ``reports/gate.md`` whatever the verdict."""
-    found = judge(settings, layout, base_ref, repro_exit)
+    found = judge(settings, layout, base_ref, repro_exit, full_run)
     write_json(layout.reports / "gate.json", found.as_dict())
     sections = diffs(base_ref, layout.root)
     markdown = report.gate_markdown(found.as_dict(), settings.task, sections, read_optional(layout.slices))
@@ -282,9 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.ci_gate")
     parser.add_argument("--base", required=True, help="git ref to compare with")
     parser.add_argument("--repro-exit", type=int, default=0, help="dvc repro's exit code, from make ci")
+    parser.add_argument(
+        "--full-run", action="store_true", help="the pipeline ran on every row (make ci FULL=1)"
+    )
     args = parser.parse_args(argv)
     layout = Layout(Path())
-    found = run(load_settings(layout.params), layout, args.base, args.repro_exit)
+    found = run(load_settings(layout.params), layout, args.base, args.repro_exit, args.full_run)
     print("\n".join(report.rule_lines(found.outcomes)))
     for line in report.verdict_lines(found.as_dict()):
         print(f"gate: {line}")

@@ -4,22 +4,41 @@ DVC reads params.yaml first and, for a misspelled section, only says the section
 missing; checked here, every bad key is named with the closest known one, and nothing has run.
 The estimator is built too, so an unknown hyperparameter or a bad value (``C: -1``) stops here,
 before DVC starts a stage, rather than failing inside train.
+
+``--get split.sample_fraction`` prints one validated setting (defaults filled in), for workflows.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from mlpipeline.config import PARAMS_FILE, load_settings
+from mlpipeline.config import PARAMS_FILE, Settings, load_settings
 from mlpipeline.core.model import make_estimator
-from mlpipeline.errors import run_main
+from mlpipeline.errors import PipelineError, run_main
+
+
+def setting(settings: Settings, key: str) -> Any:
+    """The value at a dotted key (``split.sample_fraction``); ``PipelineError`` naming an unknown one."""
+    value: Any = settings
+    for i, part in enumerate(key.split(".")):
+        if not hasattr(value, part) or part.startswith("_"):
+            raise PipelineError(f"params.yaml: {'.'.join(key.split('.')[: i + 1])}: no such setting")
+        value = getattr(value, part)
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     """Validate params.yaml and the estimator it configures; silent when both are valid."""
-    argparse.ArgumentParser(prog="python -m mlpipeline.commands.settings").parse_args(argv)
-    make_estimator(load_settings(Path(PARAMS_FILE)))
+    parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.settings")
+    parser.add_argument("--get", metavar="KEY", help="print one setting, e.g. split.sample_fraction")
+    args = parser.parse_args(argv)
+    settings = load_settings(Path(PARAMS_FILE))
+    if args.get:
+        print(setting(settings, args.get))
+        return 0
+    make_estimator(settings)
     return 0
 
 

@@ -86,10 +86,12 @@ def pairing_line(document: dict[str, Any]) -> str:
 def verdict_lines(document: dict[str, Any]) -> list[str]:
     """The base, the pipeline and the lock, one line each (the terminal and the report share them)."""
     lines = [pairing_line(document).replace("`", "")]
+    if document.get("rows"):
+        lines.append(f"rows: {document['rows'].replace('`', '')}")
     if document.get("pipeline"):
         lines.append(f"pipeline: {document['pipeline']}")
     repro = document.get("reproducible")
-    if repro is None and not document.get("pipeline"):
+    if repro is None and not document.get("pipeline") and not document.get("full_run"):
         lines.append("reproducibility: not checked (dvc repro did not finish)")
     elif repro:
         lines.append(
@@ -130,6 +132,8 @@ def gate_markdown(
     else:
         head = f"❌ **Gate failed**: {problems} problem(s)"
     parts = [GATE_MARKER, "## Model gate", head, pairing_line(document)]
+    if document.get("rows"):
+        parts.append(f"**Rows:** {document['rows']}.")
     if document.get("pipeline"):
         parts.append(f"**Pipeline:** {document['pipeline']}")
     repro = document.get("reproducible")
