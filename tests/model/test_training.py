@@ -11,6 +11,7 @@ from sklearn.datasets import load_diabetes, load_iris
 
 from mlpipeline.config import Settings, parse_settings
 from mlpipeline.core import metrics as m
+from mlpipeline.core import plots
 from mlpipeline.core.model import fit
 from mlpipeline.core.split import split
 
@@ -136,3 +137,33 @@ def test_constant_and_id_like_columns_are_left_out() -> None:
     assert facts["left_out"]["const"] == "constant"
     assert facts["left_out"]["code"].startswith("looks like an id")
     assert {f["name"] for f in facts["features"]} == set(load_iris().feature_names)
+
+
+@pytest.mark.parametrize("cells", [plots.IMPORTANCE_CELLS, 20_000])  # one call, and many chunks
+def test_batched_permutation_importance_is_scikit_learns(
+    settings: Settings, sample_split, cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The importance plot permutes as permutation_importance does, predicting all copies at once."""
+    from sklearn.inspection import permutation_importance
+
+    train, test = sample_split
+    model, facts = fit(settings, train)
+    features = [f["name"] for f in facts["features"]]
+    x, y = test[features].iloc[:500], test[settings.data.target].iloc[:500]
+    monkeypatch.setattr(plots, "IMPORTANCE_CELLS", cells)
+    ours = plots.permutation_means(model, x, y, seed=7)
+    theirs = permutation_importance(model, x, y, n_repeats=3, random_state=7, n_jobs=1).importances_mean
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    assert np.abs(ours).max() > 0.01  # the model uses some column: a real comparison
+
+
+def test_batched_permutation_importance_is_scikit_learns_for_regression() -> None:
+    from sklearn.inspection import permutation_importance
+
+    frame = load_diabetes(as_frame=True).frame
+    settings = _settings("regression", "ridge", "target")
+    model, facts = fit(settings, frame)
+    x, y = frame[[f["name"] for f in facts["features"]]], frame["target"]
+    ours = plots.permutation_means(model, x, y, seed=3)
+    theirs = permutation_importance(model, x, y, n_repeats=3, random_state=3, n_jobs=1).importances_mean
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
