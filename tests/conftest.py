@@ -45,17 +45,18 @@ def tier_of(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the fast tier, and start the dearest tests first.
+    """Mark the fast tier, and order the tests cheapest tier first.
 
-    Under pytest-xdist a worker takes tests in this order, so the long end-to-end runs start while
-    the short ones are left to fill the gaps at the end (the order is stable within a tier, so a
-    module's tests stay together and its fixtures are built once).
+    `make test` runs pytest-xdist's work-stealing scheduler: each worker starts on a contiguous
+    share of this list, so one starts on logic tests while the other builds the sample project the
+    rest need, and an idle worker takes the dearest tests from the end of the other's share. The
+    sort is stable, so a module's tests stay together and its fixtures are built once.
     """
     tiers = {item.nodeid: tier_of(item) for item in items}
     for item in items:
         if tiers[item.nodeid] == "fast":
             item.add_marker(pytest.mark.fast)
-    items.sort(key=lambda item: -TIERS.index(tiers[item.nodeid]))
+    items.sort(key=lambda item: TIERS.index(tiers[item.nodeid]))
 
 
 SAMPLE = ROOT / "tests/fixtures/sample"

@@ -15,9 +15,10 @@ from mlpipeline.commands.reprocheck import differences
 from mlpipeline.layout import machine_specific
 from tests.conftest import Repo
 
-pytestmark = pytest.mark.e2e
+e2e = pytest.mark.e2e
 
 
+@pytest.mark.slow  # a forced repro of every stage; make ci's lock check guards the same in make test
 def test_fresh_clone_is_clean_and_reproduces_every_committed_hash(repo: Repo) -> None:
     clone = repo.clone(repo.path, "again")  # its own process, cache and workspace
     clone.dvc("pull", "-q")
@@ -31,6 +32,7 @@ def test_fresh_clone_is_clean_and_reproduces_every_committed_hash(repo: Repo) ->
     assert all(machine_specific(f) or f == "dvc.lock" for f in changed), changed
 
 
+@e2e
 def test_make_repro_prints_metrics_and_passing_gate(repo: Repo) -> None:
     done = repo.make("repro")
     assert re.search(r"^f1\s+0\.\d+", done.stdout, re.MULTILINE)
@@ -38,6 +40,7 @@ def test_make_repro_prints_metrics_and_passing_gate(repo: Repo) -> None:
     assert "up to date" in repo.dvc("status").stdout
 
 
+@e2e
 def test_push_and_pull_through_a_local_remote(repo: Repo, tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     repo.dvc("remote", "add", "-d", "-f", "scratch", str(remote))
@@ -51,6 +54,7 @@ def test_push_and_pull_through_a_local_remote(repo: Repo, tmp_path: Path) -> Non
     assert "up to date" in other.dvc("status").stdout
 
 
+@e2e
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
@@ -70,6 +74,7 @@ def test_bad_params_give_one_clear_line(repo: Repo, edit, named: str) -> None:
     assert "Traceback" not in repo.dvc("repro", check=False).stderr
 
 
+@e2e
 def test_a_misspelled_section_is_named_with_its_fix_before_dvc_runs(repo: Repo) -> None:
     text = (repo.path / "params.yaml").read_text()
     (repo.path / "params.yaml").write_text(text.replace("\nmodel:\n", "\nmodle:\n", 1))
@@ -80,6 +85,7 @@ def test_a_misspelled_section_is_named_with_its_fix_before_dvc_runs(repo: Repo) 
     assert "Running stage" not in done.stdout and "dvc pull" not in done.stdout
 
 
+@e2e
 def test_bad_data_stops_at_validate_and_keeps_later_outputs(repo: Repo) -> None:
     raw = repo.path / "data/raw/telco_churn.csv"
     later = [repo.path / p for p in ("models/model.joblib", "metrics/metrics.json", "metrics/gate.json")]
@@ -98,6 +104,7 @@ def test_bad_data_stops_at_validate_and_keeps_later_outputs(repo: Repo) -> None:
     assert any(f["column"] == "churn" and "Maybe" in f["examples"] for f in report["failures"])
 
 
+@e2e
 def test_repro_reruns_only_what_a_change_touches(repo: Repo) -> None:
     def loosen(p: dict) -> None:
         p["gate"]["rules"][2]["min"] = 0.5
@@ -115,6 +122,7 @@ def test_repro_reruns_only_what_a_change_touches(repo: Repo) -> None:
     assert "Running stage 'train'" not in done.stdout
 
 
+@e2e
 def test_plots_page_works_offline_and_plot_data_is_valid_json(repo: Repo) -> None:
     def strict(value: str) -> float:
         raise ValueError(f"non-standard JSON number {value}")
@@ -128,6 +136,7 @@ def test_plots_page_works_offline_and_plot_data_is_valid_json(repo: Repo) -> Non
     assert page.count("vegaEmbed('#") >= 4
 
 
+@e2e
 def test_plots_diff_against_main_shows_both_revisions_offline(other_model_repo: Repo) -> None:
     repo = other_model_repo  # a branch whose model differs from main's
     repo.make("plots")  # writes the offline page template, as `make setup` does
@@ -158,6 +167,7 @@ def _break_data(repo: Repo) -> None:
     raw.write_text("".join([lines[0], ",".join(row) + "\n", *lines[2:]]))
 
 
+@e2e
 @pytest.mark.parametrize(
     ("stage", "breaks", "said"),
     [
@@ -189,6 +199,7 @@ def test_a_failed_stage_keeps_the_last_good_outputs(repo: Repo, stage: str, brea
     assert changed == (["metrics/validation.json"] if stage == "validate" else []), changed
 
 
+@e2e
 def test_dvc_from_the_venv_runs_stages_without_activation(repo: Repo) -> None:
     """`.venv/bin/dvc repro` with a PATH that has no project Python: the launcher finds .venv."""
     repo.edit_yaml("params.yaml", lambda p: p["gate"]["rules"].append({"metric": "f1", "min": 0.01}))
