@@ -82,9 +82,11 @@ PULL_FLAGS ?=
 # make ci FULL=1: train on every row for this run, whatever split.sample_fraction says (README, "Large data in CI").
 FULL ?=
 # make test: which tiers (a pytest -m expression over fast, integration, e2e, slow; README, "Tests")
-# and how many pytest-xdist workers (auto: one per core).
+# and how many pytest-xdist workers (auto: one per core; 0 runs in this process, for a debugger).
 MARK ?= not slow
 WORKERS ?= auto
+# Work stealing: a worker that runs out takes tests from the end of another's share.
+xdist = $(if $(filter 0,$(WORKERS)),-n 0,-n $(WORKERS) --dist worksteal)
 
 # `dvc pull` that, when it fails, names the remote and says where to fix it.
 define dvc_pull
@@ -153,10 +155,10 @@ repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and t
 	@$(PY) -m mlpipeline.commands.summary
 
 test: setup-dev ## Run the tests but the slow tier, on every core [MARK="fast or integration"] [WORKERS=auto]
-	$(BIN)/pytest -n $(WORKERS) -m "$(MARK)"
+	$(BIN)/pytest $(xdist) -m "$(MARK)"
 
 test-all: setup-dev ## Run every tier: make test plus the slow one (container, benchmarks, generated projects)
-	$(BIN)/pytest -n $(WORKERS)
+	$(BIN)/pytest $(xdist)
 
 lint: setup-dev ## Check code style (ruff lint and format check)
 	$(BIN)/ruff check .
