@@ -59,6 +59,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: TIERS.index(tiers[item.nodeid]))
 
 
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast tier's promise, kept: a fast test that starts a process fails, naming the tier to
+    move it to."""
+    if tier_of(request.node) != "fast":
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process ({args[0] if args else ''}): fast tests run"
+            " in-process; mark it @pytest.mark.integration"
+        )
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
 SAMPLE = ROOT / "tests/fixtures/sample"
 SAMPLE_RAW = "data/raw/telco_churn.csv"
 

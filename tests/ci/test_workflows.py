@@ -34,6 +34,7 @@ def test_there_are_workflows() -> None:
     assert {p.name for p in WORKFLOWS} >= {"ci.yml", "retrain.yml", "cd.yml", "rollback.yml"}
 
 
+@pytest.mark.integration  # check-jsonschema's process
 def test_workflows_match_the_github_schema() -> None:
     done = subprocess.run(
         [
@@ -48,6 +49,7 @@ def test_workflows_match_the_github_schema() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.integration  # zizmor's process
 def test_zizmor_finds_nothing_at_medium_or_above() -> None:
     done = subprocess.run(
         [str(VENV_BIN / "zizmor"), "--offline", "--min-severity", "medium", str(ROOT / ".github/workflows")],

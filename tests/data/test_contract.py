@@ -265,6 +265,7 @@ def test_bad_contract_file_is_named(project: Layout, settings: Settings) -> None
         run(settings, project)
 
 
+@pytest.mark.integration  # the stage as its own process
 def test_stage_prints_no_traceback(project: Layout, sample: Path, sample_frame: Frame) -> None:
     shutil.copy(sample / "params.yaml", project.root / "params.yaml")
     sample_frame.drop(columns=["tenure"]).to_csv(raw(project), index=False)
@@ -319,6 +320,7 @@ def test_iso_dates_are_inferred_as_datetime_and_other_text_is_not() -> None:
     assert kinds == ["datetime", "datetime", "string", "string"]
 
 
+@pytest.mark.integration  # the command as its own process
 def test_infer_command_writes_a_contract(tmp_path: Path, sample_frame: Frame) -> None:
     out = tmp_path / "contract.yaml"
     data = tmp_path / "sample.csv"

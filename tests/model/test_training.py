@@ -50,6 +50,7 @@ def test_sample_model_beats_the_baseline(settings: Settings, sample_split) -> No
     assert "customer_id" not in features and "churn" not in features
 
 
+@pytest.mark.integration  # two fresh interpreters
 def test_training_is_byte_deterministic_across_processes(settings: Settings, sample_split, tmp_path) -> None:
     """Two fresh interpreters (their own hash seeds and import order) pickle the same bytes."""
     import subprocess
