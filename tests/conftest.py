@@ -116,6 +116,9 @@ def tool_env(tmp: Path, src: Path | None = None) -> dict[str, str]:
         GIT_COMMITTER_EMAIL="test@example.com",
         GIT_CONFIG_NOSYSTEM="1",
         HOME=str(tmp / "home"),
+        # Without credentials, AWS's SDK would ask the EC2 metadata address (169.254.169.254) and
+        # wait for its time-outs: tests reach nothing but loopback.
+        AWS_EC2_METADATA_DISABLED="true",
         # Caches (uv's, pip's, the container test's base image) stay the user's: HOME is per test.
         XDG_CACHE_HOME=os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"),
     )

@@ -120,12 +120,12 @@ def test_large_batches_get_intervals_from_a_narrowed_subsample_close_to_the_full
     from mlpipeline.core.compare import large_sample_intervals, own_intervals
 
     rng = np.random.default_rng(3)
-    n = 40_000
+    n = 20_000
     y = np.where(rng.random(n) < 0.3, "Yes", "No").astype(object)
     p_yes = np.clip(0.3 + 0.35 * (y == "Yes") + rng.normal(0, 0.2, n), 0.01, 0.99)
     predictions = np.column_stack([1 - p_yes, p_yes])
     full = own_intervals("classification", y, predictions, ["No", "Yes"], "Yes")
-    quick = large_sample_intervals("classification", y, predictions, ["No", "Yes"], "Yes", max_rows=5_000)
+    quick = large_sample_intervals("classification", y, predictions, ["No", "Yes"], "Yes", max_rows=2_500)
     for name in ("roc_auc", "f1", "brier"):
         assert quick[name].value == full[name].value  # the point uses every row
         assert quick[name].low < quick[name].value < quick[name].high
