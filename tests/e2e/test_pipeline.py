@@ -54,17 +54,19 @@ def test_push_and_pull_through_a_local_remote(repo: Repo, tmp_path: Path) -> Non
     assert "up to date" in other.dvc("status").stdout
 
 
+BAD_PARAMS = {
+    "estimator": (lambda p: p["model"].update(estimator="no_such_model"), "model.estimator"),
+    "threshold": (
+        lambda p: p["gate"]["rules"].__setitem__(0, {"metric": "f1", "min": 1.7}),
+        "gate.rules[0].min",
+    ),
+    "target": (lambda p: p["data"].pop("target"), "data.target"),
+}
+
+
 @e2e
-@pytest.mark.parametrize(
-    ("edit", "named"),
-    [
-        (lambda p: p["model"].update(estimator="no_such_model"), "model.estimator"),
-        (lambda p: p["gate"]["rules"].__setitem__(0, {"metric": "f1", "min": 1.7}), "gate.rules[0].min"),
-        (lambda p: p["data"].pop("target"), "data.target"),
-    ],
-    ids=["estimator", "threshold", "target"],
-)
-def test_bad_params_give_one_clear_line(repo: Repo, edit, named: str) -> None:
+def test_bad_params_give_one_clear_line_through_dvc(repo: Repo) -> None:
+    edit, named = BAD_PARAMS["estimator"]
     repo.edit_yaml("params.yaml", edit)
     stage = repo.python("-m", "mlpipeline.stages.train", check=False)
     assert stage.returncode == 1
@@ -72,6 +74,25 @@ def test_bad_params_give_one_clear_line(repo: Repo, edit, named: str) -> None:
     lines = [line for line in stage.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and named in lines[0], stage.stderr
     assert "Traceback" not in repo.dvc("repro", check=False).stderr
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", list(BAD_PARAMS))
+def test_bad_params_give_one_clear_line(
+    repo: Repo, case: str, inside, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The train stage's edge, in-process: one `error:` line naming the key, exit code 1."""
+    from mlpipeline.errors import run_main
+    from mlpipeline.stages import train
+
+    edit, named = BAD_PARAMS[case]
+    repo.edit_yaml("params.yaml", edit)
+    inside(repo)
+    with pytest.raises(SystemExit) as exited:
+        run_main(train.main)
+    assert exited.value.code == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], lines
 
 
 @e2e

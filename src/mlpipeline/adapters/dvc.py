@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mlpipeline.adapters import processes
 from mlpipeline.errors import PipelineError
 
 
-def diff_markdown(kind: str, ref: str, root: Path) -> str:
-    """`dvc metrics diff` / `dvc params diff` against ``ref`` as Markdown."""
-    done = processes.run(root, "dvc", kind, "diff", ref, "--md")
-    if done.returncode != 0:
-        return f"(dvc {kind} diff failed: {done.stderr.strip()})"
-    rows = done.stdout.strip().splitlines()
-    return "\n".join(rows) if len(rows) > 2 else "(no changes)"  # header and rule only: no rows
+def diffs(ref: str, root: Path) -> dict[str, list[tuple[str, str, Any, Any, Any]]]:
+    """What `dvc metrics diff ref` and `dvc params diff ref` report, from DVC's API in this process
+    (each CLI call would start DVC again): ``{"metrics": rows, "params": rows}``, a row being
+    (file, name, value at ``ref``, value here, change). ``PipelineError`` when DVC cannot tell."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    found: dict[str, list[tuple[str, str, Any, Any, Any]]] = {}
+    try:
+        with Repo(str(root)) as repo:
+            results = {"metrics": repo.metrics.diff(a_rev=ref), "params": repo.params.diff(a_rev=ref)}
+    except DvcException as exc:
+        raise PipelineError(f"dvc could not compare with {ref}: {exc}") from None
+    for kind, result in results.items():
+        found[kind] = [
+            (path, name, change.get("old"), change.get("new"), change.get("diff"))
+            for path, entries in sorted(result.get("diff", {}).items())
+            for name, change in sorted(entries.items())
+        ]
+    return found
 
 
 def read_bytes_at(root: Path, rel: str, commit: str) -> bytes:

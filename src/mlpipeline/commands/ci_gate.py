@@ -284,12 +284,16 @@ def _not_judged(rule: Any, why: str) -> r.Outcome:
 
 
 def diffs(ref: str, root: Path) -> dict[str, str]:
-    """Metrics and params diffs against ``ref``, empty when the ref does not exist."""
+    """Metrics and params diffs against ``ref`` as Markdown, empty when the ref does not exist."""
     if not ref_exists(root, ref):
         return {}
+    try:
+        found = dvc.diffs(ref, root)
+    except PipelineError as exc:
+        return {f"Metrics and params vs `{ref}`": f"({exc})"}
     return {
-        f"Metrics vs `{ref}`": dvc.diff_markdown("metrics", ref, root),
-        f"Params vs `{ref}`": dvc.diff_markdown("params", ref, root),
+        f"Metrics vs `{ref}`": report.diff_table(found["metrics"], "Metric", ref),
+        f"Params vs `{ref}`": report.diff_table(found["params"], "Param", ref),
     }
 
 

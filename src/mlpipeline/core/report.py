@@ -102,6 +102,24 @@ def verdict_lines(document: dict[str, Any]) -> list[str]:
     return lines
 
 
+def diff_table(rows: list[tuple[str, str, Any, Any, Any]], title: str, ref: str) -> str:
+    """Metrics or params that differ from ``ref``, as `dvc metrics diff --md` shows them."""
+    if not rows:
+        return "(no changes)"
+    lines = [f"| Path | {title} | {ref} | workspace | Change |", "|---|---|---|---|---|"]
+    lines += [f"| {path} | {name} | {_cell(a)} | {_cell(b)} | {_cell(d)} |" for path, name, a, b, d in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    """A diff value: numbers to six significant digits, a dash for none, anything else as written."""
+    if value is None:
+        return "–"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.6g}"
+    return str(value)
+
+
 def slice_table(slices: dict[str, Any], task: str) -> str:
     """Per-group metrics as a Markdown table."""
     shown = ["f1", "roc_auc", "recall"] if task == "classification" else ["mae", "rmse", "r2"]
