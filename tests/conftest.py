@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,30 @@ LOCKED_INPUTS = (
     "requirements-serve.lock",
     ".ci/uv-requirements.txt",
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Test projects share this suite's .venv (a link), and make in them must never rebuild it,
+    however new their files: a generated project's are all new, and a make that copier starts
+    inside `make new-project` takes no options from its parent. So the venv's set-up stamps are
+    dated a day ahead for the session, by the process that outlives every worker (pytest-xdist's
+    controller), and put back when it ends."""
+    if hasattr(session.config, "workerinput"):
+        return
+    saved = {p: p.stat().st_mtime for p in STAMPS if p.exists()}
+    session.config.stash[_STAMPS_SAVED] = saved
+    ahead = time.time() + 86_400
+    for path in saved:
+        os.utime(path, (ahead, ahead))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for path, mtime in session.config.stash.get(_STAMPS_SAVED, {}).items():
+        if path.exists():
+            os.utime(path, (mtime, mtime))
+
+
+_STAMPS_SAVED = pytest.StashKey[dict]()
 
 
 # The tiers, cheapest first (README, "Tests"). Every test is in exactly one, so a marker expression
@@ -76,6 +101,7 @@ def _fast_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: py
 
 
 SAMPLE = ROOT / "tests/fixtures/sample"
+STAMPS = [VENV_BIN.parent / name for name in (".setup-done", ".dev-done", ".serve-done")]
 SAMPLE_RAW = "data/raw/telco_churn.csv"
 
 
@@ -166,15 +192,16 @@ class Repo:
     ) -> subprocess.CompletedProcess[str]:
         return self.run("make", "--no-print-directory", *args, check=check, timeout=900, env=env)
 
-    def clone(self, source: str | Path, name: str) -> Repo:
-        """``git clone source`` beside this repo, sharing this project's environment.
+    def clone(self, source: str | Path, name: str, into: Path | None = None) -> Repo:
+        """``git clone source`` into ``into`` (beside this repo by default), sharing this project's
+        environment.
 
         The lock files get an old mtime, so make sees the shared .venv as up to date and never
         rebuilds it from inside a test.
         """
-        dest = self.path.parent / name
+        dest = (into or self.path.parent) / name
         self.run("git", "clone", "-q", str(source), str(dest))
-        clone = Repo(dest, self.path.parent / f"{name}-scratch")
+        clone = Repo(dest, dest.parent / f"{name}-scratch")
         (dest / ".venv").symlink_to(VENV_BIN.parent)
         for rel in LOCKED_INPUTS:
             if (dest / rel).exists():
