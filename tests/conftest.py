@@ -408,21 +408,21 @@ def inside(monkeypatch: pytest.MonkeyPatch) -> Callable[[Repo], None]:
 @pytest.fixture
 def command(inside: Callable[[Repo], None], capsys: pytest.CaptureFixture[str]):
     """``command(repo, "registry", "release", "--notes", "x")``: ``mlpipeline.commands.registry``'s
-    ``main()`` in-process in ``repo``, answered as `python -m` would (a ``PipelineError`` is its one
-    ``error:`` line and exit code 1), so a test about logic skips the interpreter's start-up."""
+    ``main()`` in-process in ``repo``, through the same edge as `python -m` (``run_main``: a
+    ``PipelineError`` is one ``error:`` line and exit code 1), so a test about logic skips the
+    interpreter's start-up."""
     import importlib
 
-    from mlpipeline.errors import PipelineError
+    from mlpipeline.errors import run_main
 
     def run(repo: Repo, module: str, *args: str) -> subprocess.CompletedProcess[str]:
         inside(repo)
         capsys.readouterr()
         main = importlib.import_module(f"mlpipeline.commands.{module}").main
         try:
-            code = main(list(args)) or 0
-        except PipelineError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = 1
+            run_main(lambda: main(list(args)))
+        except SystemExit as exited:
+            code = exited.code or 0
         out = capsys.readouterr()
         return subprocess.CompletedProcess([module, *args], code, out.out, out.err)
 
