@@ -151,8 +151,9 @@ $(PLOTS_TEMPLATE):
 repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and the gate verdict
 	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull)
-	$(DVC) repro
-	@$(PY) -m mlpipeline.commands.summary
+	@# The summary prints whatever repro did (a failed gate included); the exit code is repro's.
+	@echo "$(DVC) repro"; $(DVC) repro; code=$$?; \
+		$(PY) -m mlpipeline.commands.summary --after-repro $$code; exit $$code
 
 test: setup-dev ## Run the tests but the slow tier, on every core [MARK="fast or integration"] [WORKERS=auto]
 	$(BIN)/pytest $(xdist) -m "$(MARK)"
@@ -173,6 +174,7 @@ plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (ope
 
 ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report [FULL=1]
 	@$(PY) -m mlpipeline.commands.settings
+	@$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --preflight
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
 	@# FULL=1 runs DVC's experiment with every row (params.yaml shows it), so the lock is not compared.

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipeline.config import Settings, load_settings
-from mlpipeline.core import compare
+from mlpipeline.core import compare, metrics
 from mlpipeline.core import rules as r
 from mlpipeline.core.frames import split_ready
 from mlpipeline.core.model import fit
@@ -52,8 +52,8 @@ class Scored:
     """A model's probabilities for a fixed set of test rows, and its bootstrap samples."""
 
     def __init__(self, proba: np.ndarray, y: np.ndarray, classes: list[Any], positive: Any, w: list) -> None:
-        fns = compare.classification_functions(y, proba, classes, positive)
-        self.point = compare.point(fns, len(y))
+        fns = metrics.classification_functions(y, proba, classes, positive)
+        self.point = metrics.point(fns, len(y))
         self.samples = {k: np.concatenate([fn(chunk) for chunk in w]) for k, fn in fns.items()}
 
 

@@ -112,8 +112,9 @@ class Rule(_Strict):
     max: float | None = None
     beat_baseline_by: float | None = None
     max_regression: float | None = Field(None, ge=0)
-    # A regression beyond the tolerance whose interval still includes no change: warn or fail.
-    on_inconclusive: Literal["warn", "fail"] = "warn"
+    # A change past the tolerance whose interval still includes no change ("cannot tell"): fail,
+    # as the best estimate is a regression; `warn` lets it pass with a warning. None: the default.
+    on_inconclusive: Literal["warn", "fail"] | None = None
 
     @model_validator(mode="after")
     def _one_bound(self) -> Rule:
@@ -125,7 +126,7 @@ class Rule(_Strict):
                 "a rule needs exactly one of min, max, beat_baseline_by, max_regression"
                 f" (got {', '.join(kinds) or 'none'})"
             )
-        if self.on_inconclusive == "fail" and kinds[0] != "max_regression":
+        if self.on_inconclusive is not None and kinds[0] != "max_regression":
             raise ValueError("on_inconclusive: applies to max_regression rules only")
         known = catalog.all_figures().get(self.metric)
         if known and known.unit_range and kinds[0] in ("min", "max") and not 0 <= self.bound <= 1:

@@ -1,12 +1,10 @@
-"""The paired bootstrap: weighted metrics equal the ordinary ones, and intervals behave."""
+"""The paired bootstrap: intervals behave (the metrics themselves: test_metrics.py)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from mlpipeline.core import compare as c
-from mlpipeline.core import metrics as m
 
 
 def _binary(n: int, seed: int, signal: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -23,49 +21,6 @@ def _multiclass(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     logits = rng.normal(size=(n, 3)) + 1.5 * (y[:, None] == np.array(["a", "b", "c"])[None, :])
     proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     return y, proba
-
-
-def _assert_close(weighted: dict[str, float], expected: dict[str, float | None]) -> None:
-    for name, value in weighted.items():
-        assert expected[name] is not None, name
-        assert value == pytest.approx(expected[name], abs=2e-6), name
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_binary_point_metrics_equal_the_ordinary_ones(seed: int) -> None:
-    y, proba = _binary(700, seed)
-    fns = c.classification_functions(y, proba, ["No", "Yes"], "Yes")
-    assert set(fns) == {
-        "accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "roc_auc",
-        "average_precision",
-        "brier",
-        "log_loss",
-    }
-    _assert_close(c.point(fns, len(y)), m.classification_metrics(y, proba, ["No", "Yes"], "Yes"))
-
-
-def test_multiclass_and_regression_point_metrics_equal_the_ordinary_ones() -> None:
-    y, proba = _multiclass(600, 3)
-    fns = c.classification_functions(y, proba, ["a", "b", "c"], None)
-    _assert_close(c.point(fns, len(y)), m.classification_metrics(y, proba, ["a", "b", "c"], None))
-    rng = np.random.default_rng(4)
-    target = rng.normal(10, 3, 500)
-    predicted = target + rng.normal(0, 1, 500)
-    fns = c.regression_functions(target, predicted)
-    _assert_close(c.point(fns, 500), m.regression_metrics(target, predicted))
-
-
-def test_a_resample_weight_equals_repeating_the_rows() -> None:
-    y, proba = _binary(400, 5)
-    weights = next(c.resample_weights(len(y), 1, seed=9))
-    rows = np.repeat(np.arange(len(y)), weights[0].astype(int))
-    fns = c.classification_functions(y, proba, ["No", "Yes"], "Yes")
-    on_weights = {k: float(f(weights)[0]) for k, f in fns.items()}
-    _assert_close(on_weights, m.classification_metrics(y[rows], proba[rows], ["No", "Yes"], "Yes"))
 
 
 def test_resamples_are_seeded_and_count_every_row_once_per_draw() -> None:
@@ -131,3 +86,29 @@ def test_large_batches_get_intervals_from_a_narrowed_subsample_close_to_the_full
         assert quick[name].low < quick[name].value < quick[name].high
         width, estimate = full[name].high - full[name].low, quick[name].high - quick[name].low
         assert 0.6 < estimate / width < 1.5, (name, width, estimate)
+
+
+def _card(target: str, columns: list[str], left_out: list[str] = (), task: str = "classification") -> dict:
+    return {
+        "task": task,
+        "target": target,
+        "features": [{"name": c} for c in columns],
+        "left_out": {c: "dropped" for c in left_out},
+    }
+
+
+def test_other_data_is_decided_by_the_columns_not_the_targets_name() -> None:
+    telco = _card("churn", ["tenure", "contract", "monthly_charges", "female", "senior_citizen"])
+    # another company's churn file: the same target's name, other columns
+    bank = _card("churn", ["balance", "age", "tenure", "num_products", "credit_score"])
+    assert "shares 1 of 9 columns" in c.other_data(telco, bank)
+    # a feature dropped (kept as left out) or one added: the same data
+    assert (
+        c.other_data(
+            telco, _card("churn", ["tenure", "contract", "monthly_charges", "female"], ["senior_citizen"])
+        )
+        == ""
+    )
+    assert c.other_data(telco, _card("churn", [*(f["name"] for f in telco["features"]), "region"])) == ""
+    assert "predicts 'churn', this branch 'left'" in c.other_data(telco, _card("left", ["tenure"]))
+    assert "a classification model" in c.other_data(telco, _card("churn", ["tenure"], task="regression"))

@@ -6,10 +6,15 @@ import pytest
 
 from mlpipeline.config import Rule
 from mlpipeline.core.rules import (
+    BETTER,
+    CANNOT_TELL,
     FAIL,
+    NO_CHANGE,
     PASS,
     SKIP,
     WARN,
+    WORSE,
+    WORSE_WITHIN,
     Evidence,
     check_rule,
     flatten,
@@ -46,16 +51,19 @@ def test_absolute_and_baseline_rules(rule: dict, expected: str) -> None:
 @pytest.mark.parametrize(
     ("rule", "base", "expected"),
     [
-        ({"metric": "f1", "max_regression": 0.02}, {"f1": 0.61}, PASS),  # dropped 0.01
-        ({"metric": "f1", "max_regression": 0.02}, {"f1": 0.65}, FAIL),  # dropped 0.05
-        ({"metric": "f1", "max_regression": 0.0}, {"f1": 0.60}, PASS),  # unchanged
-        ({"metric": "log_loss", "max_regression": 0.02}, {"log_loss": 0.39}, PASS),  # rose 0.01
+        ({"metric": "f1", "max_regression": 0.02}, {"f1": 0.65}, FAIL),  # dropped 0.05, no interval
+        ({"metric": "f1", "max_regression": 0.02, "on_inconclusive": "warn"}, {"f1": 0.65}, WARN),
+        ({"metric": "f1", "max_regression": 0.02}, {"f1": 0.61}, WARN),  # within, but nothing resolves it
         ({"metric": "log_loss", "max_regression": 0.02}, {"log_loss": 0.30}, FAIL),  # rose 0.10
-        ({"metric": "log_loss", "max_regression": 0.0}, {"log_loss": 0.50}, PASS),  # improved
+        ({"metric": "log_loss", "max_regression": 0.02}, {"log_loss": 0.39}, WARN),  # rose 0.01
     ],
 )
-def test_regression_rules_both_directions(rule: dict, base: dict, expected: str) -> None:
-    assert status(rule, base) == expected
+def test_without_any_interval_the_point_decides_only_between_fail_and_warn(
+    rule: dict, base: dict, expected: str
+) -> None:
+    """No interval is "cannot tell": never a pass nobody can back, never stricter than evidence."""
+    out = check_rule(Rule(**rule), "classification", CURRENT, BASELINE, base)
+    assert (out.status, out.finding) == (expected, CANNOT_TELL)
 
 
 def test_regression_without_base_is_skipped_with_reason() -> None:
@@ -103,35 +111,63 @@ def paired(value: float, base: float, low: float, high: float) -> dict[str, Evid
     }
 
 
+F1 = {"metric": "f1", "max_regression": 0.02}
+LOSS = {"metric": "log_loss", "max_regression": 0.02}
+
+
+# The README's decision table, row by row, in both directions (f1: higher is better; log loss: lower).
 @pytest.mark.parametrize(
     ("rule", "evidence", "expected"),
     [
-        # higher is better: 0.05 worse, and the whole interval is below zero → fail
-        ({"metric": "f1", "max_regression": 0.02}, paired(0.55, 0.60, -0.08, -0.02), FAIL),
-        # 0.05 worse, but the interval includes no change → inconclusive, a warning by default
-        ({"metric": "f1", "max_regression": 0.02}, paired(0.55, 0.60, -0.10, 0.01), WARN),
-        (
-            {"metric": "f1", "max_regression": 0.02, "on_inconclusive": "fail"},
-            paired(0.55, 0.60, -0.1, 0.01),
-            FAIL,
-        ),
-        # within the tolerance passes, whatever the interval says
-        ({"metric": "f1", "max_regression": 0.02}, paired(0.59, 0.60, -0.02, -0.001), PASS),
-        # lower is better: log loss up 0.1 with the interval above zero → fail; straddling → warn
-        ({"metric": "log_loss", "max_regression": 0.02}, paired(0.50, 0.40, 0.05, 0.15), FAIL),
-        ({"metric": "log_loss", "max_regression": 0.02}, paired(0.50, 0.40, -0.01, 0.2), WARN),
+        (F1, paired(0.65, 0.60, 0.01, 0.09), (PASS, BETTER)),
+        (LOSS, paired(0.35, 0.40, -0.09, -0.01), (PASS, BETTER)),
+        (F1, paired(0.59, 0.60, -0.015, 0.005), (PASS, NO_CHANGE)),
+        (LOSS, paired(0.41, 0.40, -0.005, 0.015), (PASS, NO_CHANGE)),
+        (F1, paired(0.59, 0.60, -0.019, -0.001), (PASS, WORSE_WITHIN)),
+        (F1, paired(0.55, 0.60, -0.08, -0.02), (FAIL, WORSE)),
+        (LOSS, paired(0.50, 0.40, 0.05, 0.15), (FAIL, WORSE)),
+        # past the tolerance, the interval includes no change: fails, unless on_inconclusive: warn
+        (F1, paired(0.55, 0.60, -0.10, 0.01), (FAIL, CANNOT_TELL)),
+        ({**F1, "on_inconclusive": "warn"}, paired(0.55, 0.60, -0.10, 0.01), (WARN, CANNOT_TELL)),
+        (LOSS, paired(0.50, 0.40, -0.01, 0.2), (FAIL, CANNOT_TELL)),
+        # within the tolerance, but the interval reaches past it: a warning
+        (F1, paired(0.59, 0.60, -0.05, 0.03), (WARN, CANNOT_TELL)),
+        # worse for sure and reaching past the tolerance, the point within it: a warning
+        (F1, paired(0.59, 0.60, -0.04, -0.001), (WARN, CANNOT_TELL)),
     ],
 )
-def test_regression_rules_judge_the_paired_interval(rule: dict, evidence: dict, expected: str) -> None:
+def test_regression_rules_follow_the_decision_table(rule: dict, evidence: dict, expected: tuple) -> None:
     out = check_rule(Rule(**rule), "classification", CURRENT, BASELINE, {"f1": 0.0}, evidence=evidence)
-    assert out.status == expected
+    assert (out.status, out.finding) == expected
+    assert out.finding in out.note
     assert out.comparison == "paired" and out.value == evidence[rule["metric"]].value
     assert out.delta == pytest.approx(evidence[rule["metric"]].value - evidence[rule["metric"]].base_value)
 
 
+def test_fewer_valid_resamples_never_give_a_stricter_verdict() -> None:
+    """An interval lost to undefined resamples (few positives) leaves the point beside the
+    tolerance as the only evidence: whatever the interval would have said, no interval is never
+    a fail where an interval would pass, nor a fail where `warn` was asked."""
+    rank = {PASS: 0, WARN: 1, FAIL: 2}
+    for on in ("warn", "fail"):
+        rule = Rule(metric="f1", max_regression=0.02, on_inconclusive=on)
+        for value in (0.50, 0.57, 0.59, 0.60, 0.65):
+            none = check_rule(
+                rule, "classification", CURRENT, BASELINE, {}, evidence=paired(value, 0.6, None, None)
+            )
+            for low, high in ((-0.2, -0.1), (-0.2, 0.1), (-0.01, 0.01), (0.01, 0.1)):
+                if not low <= value - 0.6 <= high:
+                    continue
+                some = check_rule(
+                    rule, "classification", CURRENT, BASELINE, {}, evidence=paired(value, 0.6, low, high)
+                )
+                assert rank[none.status] <= max(rank[some.status], rank[WARN]), (on, value, low, high)
+            assert none.status != FAIL or (value - 0.6 < -0.02 and on == "fail")
+
+
 def test_a_warning_does_not_fail_the_verdict() -> None:
     warned = check_rule(
-        Rule(metric="f1", max_regression=0.02),
+        Rule(metric="f1", max_regression=0.02, on_inconclusive="warn"),
         "classification",
         CURRENT,
         BASELINE,
@@ -141,17 +177,38 @@ def test_a_warning_does_not_fail_the_verdict() -> None:
     assert warned.status == WARN and verdict([warned])
 
 
-def test_unpaired_interval_widens_the_branchs_own_by_sqrt2() -> None:
-    ev = unpaired_evidence(0.55, 0.60, (0.50, 0.60))
+def test_the_rule_says_what_its_rows_can_detect_and_how_many_would_resolve_the_tolerance() -> None:
+    rule = Rule(metric="f1", max_regression=0.02)
+    blind = Evidence(0.59, 0.60, -0.05, 0.03, "paired", se=0.02, rows=1000)
+    out = check_rule(rule, "classification", CURRENT, BASELINE, {}, evidence={"f1": blind})
+    assert out.detectable == pytest.approx(2.8016 * 0.02, abs=1e-4)
+    # the standard error shrinks as 1/sqrt(rows): (0.056 / 0.02)^2 times the rows
+    assert out.rows_needed == pytest.approx(1000 * (out.detectable / 0.02) ** 2, abs=1)
+    assert f"about {out.rows_needed:,} rows" in out.note
+    sharp = Evidence(0.59, 0.60, -0.012, -0.008, "paired", se=0.001, rows=1000)
+    out = check_rule(rule, "classification", CURRENT, BASELINE, {}, evidence={"f1": sharp})
+    assert out.rows_needed is None and "rows would" not in out.note and out.detectable < 0.02
+
+
+def test_unpaired_interval_combines_both_sides_half_widths() -> None:
+    # equal row counts: sqrt(2) times the branch's half-width
+    ev = unpaired_evidence(0.55, 0.60, (0.50, 0.60), rows=1000, base_rows=1000)
     assert ev.comparison == "unpaired"
-    assert ev.delta_low == pytest.approx(-0.05 - 0.05 * 2**0.5, abs=1e-6) and ev.delta_high == pytest.approx(
-        -0.05 + 0.05 * 2**0.5, abs=1e-6
+    assert (ev.delta_low, ev.delta_high) == pytest.approx(
+        (-0.05 - 0.05 * 2**0.5, -0.05 + 0.05 * 2**0.5), abs=1e-6
     )
+    # a large batch against a small test set: the test figure's uncertainty dominates
+    big = unpaired_evidence(0.55, 0.60, (0.549, 0.551), rows=100_000, base_rows=1_000)
+    half = 0.001 * (1 + 100) ** 0.5
+    assert (big.delta_low, big.delta_high) == pytest.approx((-0.05 - half, -0.05 + half), abs=1e-6)
+    # a difference of two figures in 0..1 stays within -1..1
+    tiny = unpaired_evidence(0.2, 0.84, (0.0, 1.0), rows=5, base_rows=5, unit_range=True)
+    assert -1 <= tiny.delta_low <= tiny.delta_high <= 1
     out = check_rule(
-        Rule(metric="f1", max_regression=0.02), "classification", {"f1": 0.55}, BASELINE, {"f1": 0.60},
-        intervals={"f1": (0.50, 0.60)},
+        Rule(metric="f1", max_regression=0.02), "classification", {"f1": 0.55, "rows_test": 10}, BASELINE,
+        {"f1": 0.60, "rows_test": 10}, intervals={"f1": (0.50, 0.60)},
     )  # fmt: skip
-    assert out.status == WARN and out.comparison == "unpaired"
+    assert (out.status, out.finding, out.comparison) == (FAIL, CANNOT_TELL, "unpaired")
 
 
 def test_on_inconclusive_is_refused_on_other_rules() -> None:

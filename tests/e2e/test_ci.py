@@ -236,13 +236,32 @@ def test_a_timing_rule_against_main_times_both_models_in_the_same_run(repo: Repo
 
 
 @integration
-def test_missing_base_is_reported_not_passed_silently(repo: Repo, gate) -> None:
-    _, out, _ = gate(repo, base="no-such-ref")
-    assert "base ref 'no-such-ref' does not exist" in out
-    assert "regression rules NOT checked" in out
-    regressions = rules_of(gate_json(repo), "max_regression")
-    assert regressions and all(r["status"] == "skip" for r in regressions)
-    assert "does not exist" in (repo.path / "reports/gate.md").read_text()
+def test_a_base_that_does_not_exist_fails_in_one_line_before_anything_runs(repo: Repo, gate, command) -> None:
+    """A typo in BASE is not "nothing to compare with": make ci's preflight refuses it before
+    pulling, and the gate itself refuses it too, with the report saying why."""
+    done = command(repo, "ci_gate", "--base", "no-such-ref", "--preflight")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "base ref 'no-such-ref' does not exist here" in done.stderr
+    code, out, err = gate(repo, base="no-such-ref")
+    assert code == 1 and "base ref 'no-such-ref' does not exist" in err
+    assert "gate: passed" not in out
+    result = gate_json(repo)
+    assert not result["passed"] and "does not exist" in result["refused"]
+    assert "Gate failed" in (repo.path / "reports/gate.md").read_text()
+
+
+@integration
+def test_uncommitted_changes_to_inputs_are_named_in_one_line_and_outputs_are_not(repo: Repo, command) -> None:
+    assert command(repo, "ci_gate", "--base", "main", "--preflight").returncode == 0
+    (repo.path / "metrics/metrics.json").write_text("{}")  # an output: repro rewrites it
+    assert command(repo, "ci_gate", "--base", "main", "--preflight").returncode == 0
+    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
+    done = command(repo, "ci_gate", "--base", "main", "--preflight")
+    assert done.returncode == 1
+    assert (
+        done.stderr
+        == "make ci: uncommitted changes to params.yaml: commit or stash them, then run make ci again\n"
+    )
 
 
 def smoke(params: dict) -> None:

@@ -55,3 +55,16 @@ def stale_stages(root: Path) -> list[str]:
         raise PipelineError(f"dvc status failed: {(done.stderr or done.stdout).strip()}")
     text = done.stdout.strip()
     return sorted(json.loads(text)) if text.startswith("{") else []
+
+
+def output_paths(root: Path) -> list[str]:
+    """Every path a stage of dvc.yaml writes (outs, metrics, plots), as written there."""
+    from mlpipeline.config import load_yaml
+
+    pipeline = load_yaml((root / "dvc.yaml").read_text(encoding="utf-8"), "dvc.yaml") or {}
+    found = []
+    for stage in (pipeline.get("stages") or {}).values():
+        for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key) or []:
+                found.extend(entry if isinstance(entry, dict) else [entry])
+    return [str(p).rstrip("/") for p in found]

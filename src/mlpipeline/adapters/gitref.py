@@ -52,3 +52,18 @@ def locked_md5(root: Path, ref: str, path: str) -> str | None:
 def commit_of(root: Path, ref: str) -> str:
     """The full commit hash ``ref`` names."""
     return processes.output(root, "git", "rev-parse", f"{ref}^{{commit}}").strip()
+
+
+def uncommitted(root: Path) -> list[str]:
+    """Tracked files whose working copy differs from HEAD (staged or not), as git names them."""
+    found = processes.output(root, "git", "status", "--porcelain", "--untracked-files=no", "-z")
+    # Each entry is "XY path"; a rename adds its old path as a separate NUL-terminated field.
+    entries = [e for e in found.split("\0") if e]
+    paths, skip = [], False
+    for entry in entries:
+        if skip:
+            skip = False
+            continue
+        paths.append(entry[3:])
+        skip = entry[0] in "RC"
+    return paths

@@ -18,7 +18,7 @@ from typing import Any
 
 from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json, write_json, write_text
-from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
+from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists, uncommitted
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at
 from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.commands.reprocheck import committed_lock, differences
@@ -57,6 +57,7 @@ class Judgement:
     outcomes: list[r.Outcome]
     pairing: Pairing = field(default_factory=Pairing)
     pipeline: str = ""  # why this branch's figures could not be judged, if so
+    refused: str = ""  # why there is no judgement against the base at all (it does not exist)
     reproducible: list[str] | None = None  # differences from the committed dvc.lock; None: not checked
     rows: str = ""  # which rows the model trained on, when not simply every row
     full_run: bool = False  # every row despite split.sample_fraction: the lock is not compared
@@ -66,7 +67,8 @@ class Judgement:
         """Why the gate failed, one item each: the pipeline, every broken rule, the lock."""
         broken = [r.describe(o) for o in self.outcomes if o.status == r.FAIL]
         lock = ["the pipeline does not reproduce the committed dvc.lock"] if self.reproducible else []
-        return [*([self.pipeline] if self.pipeline else []), *broken, *lock]
+        refused = [self.refused] if self.refused else []
+        return [*refused, *([self.pipeline] if self.pipeline else []), *broken, *lock]
 
     @property
     def passed(self) -> bool:
@@ -78,6 +80,7 @@ class Judgement:
             "base": self.base,
             "note": self.note,
             "pipeline": self.pipeline,
+            "refused": self.refused,
             "reproducible": self.reproducible,
             "pairing": asdict(self.pairing),
             "rows": self.rows,
@@ -87,27 +90,53 @@ class Judgement:
 
 
 def base_figures(layout: Layout, settings: Settings, ref: str) -> tuple[dict[str, Any] | None, str]:
-    """The base ref's recorded figures, or None with the reason no comparison is possible."""
+    """The base ref's recorded figures, or None with the reason no comparison is possible.
+
+    Raises ``PipelineError`` when ``ref`` does not exist: a typo must not pass as "nothing to
+    compare with".
+    """
     root = layout.root
     if not ref_exists(root, ref):
-        return None, (
-            f"base ref '{ref}' does not exist here (new repository or shallow clone?):"
-            " regression rules NOT checked; fetch it, e.g."
-            f" `git fetch --depth 1 origin main:refs/remotes/origin/main`"
-        )
+        raise PipelineError(missing_base(ref))
     metrics = read_json_at(root, ref, _rel(layout, layout.metrics))
     if metrics is None:
         return None, f"{ref} has no {_rel(layout, layout.metrics)}: regression rules NOT checked (first run?)"
     card = read_json_at(root, ref, _rel(layout, layout.model_card)) or {}
     validation = read_json_at(root, ref, _rel(layout, layout.validation)) or {}
-    if card.get("target") != settings.data.target:
+    why = compare.other_data(card, read_optional(layout.model_card))
+    if why:
         here = read_optional(layout.validation)
         return None, (
             f"{ref} was trained on other data ({validation.get('source')}) than this branch"
-            f" ({here.get('source')}): regression rules NOT checked; they apply once {ref} has this data"
+            f" ({here.get('source')}): {why}; regression rules NOT checked;"
+            f" they apply once {ref} has this data"
         )
     slices = read_json_at(root, ref, _rel(layout, layout.slices)) or {}
     return r.flatten(metrics, slices, validation), ""
+
+
+def missing_base(ref: str) -> str:
+    """The one line a base ref that does not exist gets."""
+    return (
+        f"base ref '{ref}' does not exist here: check BASE (e.g. make ci BASE=main), or fetch it in a"
+        f" shallow clone (git fetch --depth 1 origin main:refs/remotes/origin/main)"
+    )
+
+
+def preflight(layout: Layout, ref: str) -> list[str]:
+    """What stops `make ci` before it pulls or runs anything, one line each: a base that does not
+    exist, and uncommitted changes to what the pipeline reads (the gate judges committed work:
+    the lock it checks is the committed one)."""
+    problems = [] if ref_exists(layout.root, ref) else [missing_base(ref)]
+    outputs = dvc.output_paths(layout.root)
+    changed = [
+        p for p in uncommitted(layout.root)
+        if p != "dvc.lock" and not any(p == o or p.startswith(f"{o}/") for o in outputs)
+    ]  # fmt: skip
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        problems.append(f"uncommitted changes to {shown}: commit or stash them, then run make ci again")
+    return problems
 
 
 def _rel(layout: Layout, path: Path) -> str:
@@ -183,7 +212,9 @@ def paired_evidence(
         branch_card.get("positive_class"),
     )
     evidence = {
-        k: r.Evidence(p.branch.value, p.base.value, p.delta.low, p.delta.high, "paired")
+        k: r.Evidence(
+            p.branch.value, p.base.value, p.delta.low, p.delta.high, "paired", p.delta.se, len(rows)
+        )
         for k, p in found.items()
     }
     if any(x.kind == "max_regression" and x.metric in TIMING for x in settings.gate.rules):
@@ -192,9 +223,7 @@ def paired_evidence(
             settings.evaluate.latency_rows,
         )
         for metric in TIMING:
-            evidence[metric] = r.Evidence(
-                timed["branch"][metric], timed["base"][metric], None, None, "same run"
-            )
+            evidence[metric] = r.Evidence(timed["branch"][metric], timed["base"][metric], None, None, r.TIMED)
     return evidence, pairing
 
 
@@ -250,7 +279,11 @@ def judge(
     test = read_parquet(layout.test)
     ours = _predict(*branch, test)
     intervals = own_intervals(settings, branch[1], test, ours)
-    base, note = (None, NO_BASE) if base_ref is None else base_figures(layout, settings, base_ref)
+    refused = ""
+    try:
+        base, note = (None, NO_BASE) if base_ref is None else base_figures(layout, settings, base_ref)
+    except PipelineError as exc:
+        base, note, refused = None, str(exc), str(exc)
     evidence: dict[str, r.Evidence] = {}
     pairing = Pairing("none", note)
     if base is not None and base_ref is not None:
@@ -275,8 +308,9 @@ def judge(
     fraction = float(read_optional(layout.validation).get("split", {}).get("sample_fraction", 1.0))
     rows = rows_line(fraction, full_run)
     return Judgement(
-        base_ref or "", note, outcomes, pairing, reproducible=reproducible, rows=rows, full_run=full_run
-    )
+        base_ref or "", note, outcomes, pairing,
+        refused=refused, reproducible=reproducible, rows=rows, full_run=full_run,
+    )  # fmt: skip
 
 
 def _not_judged(rule: Any, why: str) -> r.Outcome:
@@ -317,8 +351,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--full-run", action="store_true", help="the pipeline ran on every row (make ci FULL=1)"
     )
+    parser.add_argument(
+        "--preflight", action="store_true", help="only check the base ref and uncommitted changes"
+    )
     args = parser.parse_args(argv)
     layout = Layout(Path())
+    if args.preflight:
+        problems = preflight(layout, args.base)
+        for line in problems:
+            print(f"make ci: {line}", file=sys.stderr)
+        return 1 if problems else 0
     found = run(load_settings(layout.params), layout, args.base, args.repro_exit, args.full_run)
     print("\n".join(report.rule_lines(found.outcomes)))
     for line in report.verdict_lines(found.as_dict()):
@@ -327,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found.passed:
         print(f"gate: FAILED (base {args.base}): {'; '.join(found.problems)}", file=sys.stderr)
         return 1
-    print("gate: passed")
+    print(f"gate: {report.headline(True, found.outcomes, 0)}")
     return 0
 
 

@@ -35,13 +35,38 @@ def render_markdown(layout: Layout) -> str:
     return "```\n" + render(layout) + "\n```\n"
 
 
+def after_repro(layout: Layout, repro_exit: int) -> str:
+    """What `make repro` prints last, whatever `dvc repro` did (exit code ``repro_exit``)."""
+    if not repro_exit:
+        return render(layout)
+    gate_failed = layout.gate.exists() and not read_json(layout.gate).get("passed", True)
+    timing = read_json(layout.gate_latency) if layout.gate_latency.exists() else {}
+    if gate_failed or timing.get("passed") is False:
+        return render(layout)  # the gate ran and said no: these are this run's figures
+    try:
+        shown = render(layout)
+    except PipelineError:
+        return f"dvc repro failed (exit {repro_exit}) before evaluate wrote any figures: see the error above"
+    return (
+        f"dvc repro failed (exit {repro_exit}) before the gate finished (see the error above);"
+        f" the figures below are from the last run that did\n{shown}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the summary (``--markdown``: for a CI job summary)."""
+    """Print the summary (``--markdown``: for a CI job summary; ``--after-repro CODE``: after a
+    `dvc repro` that exited with CODE, whatever it was)."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.summary")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--after-repro", type=int, default=None, metavar="CODE")
     args = parser.parse_args(argv)
     layout = Layout(Path())
-    print(render_markdown(layout) if args.markdown else render(layout), end="\n" if not args.markdown else "")
+    if args.markdown:
+        print(render_markdown(layout), end="")
+    elif args.after_repro is not None:
+        print(after_repro(layout, args.after_repro))
+    else:
+        print(render(layout))
     return 0
 
 

@@ -15,13 +15,25 @@ def fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
-STATUS = {"pass": "✅ pass", "fail": "❌ FAIL", "warn": "⚠️ inconclusive", "skip": "⏭ skipped"}
+STATUS = {"pass": "✅ pass", "fail": "❌ FAIL", "warn": "⚠️ warning", "skip": "⏭ skipped"}
 HOW_TO_READ = (
-    "A regression rule fails when the branch is worse than the base by more than its tolerance"
-    " and the 95% interval of the change excludes zero; when the interval includes zero the result"
-    " is inconclusive: a warning, or a failure where the rule sets `on_inconclusive: fail`."
-    " Intervals come from a seeded paired bootstrap (1,000 resamples of the compared rows)."
+    "A regression rule reads the 95% interval of the change against its tolerance t:"
+    " **better** when the whole interval is an improvement; **no detectable change** or"
+    " **worse, within the tolerance** when it stays within t (pass); **worse beyond the tolerance**"
+    " when the change is past t and the interval excludes no change (fail); otherwise the rows"
+    " **cannot tell**: a failure when the change is past t (a warning with `on_inconclusive: warn`),"
+    " a warning when it is within. *Detects* is the smallest regression these rows find 80% of the"
+    " time; a tolerance below it cannot be resolved. Intervals come from a seeded paired bootstrap"
+    " (1,000 resamples of the compared rows)."
 )
+
+
+def headline(passed: bool, outcomes: list[r.Outcome] | list[dict[str, Any]], problems: int) -> str:
+    """The verdict in a few words: the terminal's last line and the report's first say the same."""
+    if not passed:
+        return f"failed: {problems} problem(s)"
+    warned = sum(1 for o in map(_outcome, outcomes) if o.status == r.WARN)
+    return f"passed with {warned} warning(s)" if warned else "passed"
 
 
 def _with_interval(value: float | None, low: float | None, high: float | None, sign: bool = False) -> str:
@@ -35,28 +47,37 @@ def _outcome(o: r.Outcome | dict[str, Any]) -> r.Outcome:
     return o if isinstance(o, r.Outcome) else r.Outcome(**o)
 
 
+def _result(o: r.Outcome) -> str:
+    return STATUS[o.status] + (f": {o.note}" if o.note and o.status != r.SKIP else "")
+
+
+def _compared_with(o: r.Outcome) -> str:
+    """The number a rule's value was set against: the base's, or the dummy baseline's."""
+    return fmt(o.base_value) + (
+        " (baseline)" if o.kind == "beat_baseline_by" and o.base_value is not None else ""
+    )
+
+
 def rule_table(outcomes: list[r.Outcome] | list[dict[str, Any]]) -> str:
-    """Rules as a Markdown table: value and change with their intervals."""
-    lines = [
-        "| rule | value [95% interval] | threshold | base | change [95% interval] | compared | result |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    """Rules as a Markdown table: value and change with their intervals, and the verdict in words."""
+    head = ["rule", "value [95% interval]", "threshold", "base", "change [95% interval]", "detects"]
+    lines = ["| " + " | ".join([*head, "compared", "result"]) + " |", "|---" * (len(head) + 2) + "|"]
     for o in map(_outcome, outcomes):
-        result = STATUS[o.status] + (f" ({o.note})" if o.note and o.status in (r.FAIL, r.WARN) else "")
         change = _with_interval(o.delta, o.delta_low, o.delta_high, sign=True) if o.delta is not None else "–"
         lines.append(
             f"| {r.describe(o)} | {_with_interval(o.value, o.low, o.high)} | {fmt(o.threshold)}"
-            f" | {fmt(o.base_value)} | {change} | {o.comparison or '–'} | {result} |"
+            f" | {_compared_with(o)} | {change} | {fmt(o.detectable)} | {o.comparison or '–'}"
+            f" | {_result(o)} |"
         )
     return "\n".join(lines)
 
 
 def rule_lines(outcomes: list[r.Outcome]) -> list[str]:
-    """Rules as aligned terminal lines."""
+    """Rules as aligned terminal lines, each with its verdict in words where there is one."""
     lines = []
     for o in outcomes:
         mark = {"pass": "pass", "fail": "FAIL", "skip": "skip", "warn": "WARN"}[o.status]
-        extra = f"  [{o.note}]" if o.note and o.status in (r.FAIL, r.WARN) else ""
+        extra = f"  [{o.note}]" if o.note else ""
         change = (
             f"  change={_with_interval(o.delta, o.delta_low, o.delta_high, sign=True)}"
             if o.delta is not None
@@ -144,11 +165,9 @@ def gate_markdown(
     outcomes = [_outcome(o) for o in document["rules"]]
     failed = [o for o in outcomes if o.status == r.FAIL]
     warned = [o for o in outcomes if o.status == r.WARN]
-    problems = len(failed) + bool(document.get("reproducible")) + bool(document.get("pipeline"))
-    if document["passed"]:
-        head = "✅ **Gate passed**" + (f" with {len(warned)} warning(s)" if warned else "")
-    else:
-        head = f"❌ **Gate failed**: {problems} problem(s)"
+    problems = len(failed) + sum(bool(document.get(k)) for k in ("reproducible", "pipeline", "refused"))
+    words = headline(document["passed"], outcomes, problems)
+    head = f"✅ **Gate {words}**" if document["passed"] else f"❌ **Gate {words.replace(':', '**:', 1)}"
     parts = [GATE_MARKER, "## Model gate", head, pairing_line(document)]
     if document.get("rows"):
         parts.append(f"**Rows:** {document['rows']}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -9,7 +10,16 @@ from mlpipeline import catalog
 from mlpipeline.config import Rule
 
 PASS, FAIL, SKIP, WARN = "pass", "fail", "skip", "warn"
-SQRT2 = 2**0.5
+
+# What a regression rule's evidence shows, in words (README, "The gate": the decision table).
+BETTER = "better"
+NO_CHANGE = "no detectable change"
+WORSE_WITHIN = "worse, within the tolerance"
+WORSE = "worse beyond the tolerance"
+CANNOT_TELL = "cannot tell"
+TIMED = "same run"  # both models timed in one run, without an interval
+# A regression this many standard errors away is detected 80% of the time by a two-sided 95% interval.
+Z_INTERVAL, Z_POWER = 1.959964, 0.841621
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,9 @@ class Outcome:
     delta_low: float | None = None
     delta_high: float | None = None
     comparison: str = ""  # regression rules: paired, unpaired, or same-run (timing)
+    finding: str = ""  # regression rules: BETTER, NO_CHANGE, WORSE_WITHIN, WORSE or CANNOT_TELL
+    detectable: float | None = None  # the smallest regression these rows detect at 80% power
+    rows_needed: int | None = None  # rows that would detect the tolerance, when it is below that
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,18 +57,34 @@ class Evidence:
     delta_low: float | None
     delta_high: float | None
     comparison: str
+    se: float | None = None  # the difference's standard error (bootstrap spread)
+    rows: int | None = None  # rows the difference was measured on
 
 
 def unpaired_evidence(
-    value: float | None, base_value: float | None, own: tuple[float | None, float | None] | None
+    value: float | None,
+    base_value: float | None,
+    own: tuple[float | None, float | None] | None,
+    rows: float | None = None,
+    base_rows: float | None = None,
+    unit_range: bool = False,
 ) -> Evidence:
-    """Recorded figures of two different test sets: the difference's interval is approximated
-    as independent, sqrt(2) times the branch's own half-width either side."""
-    if value is None or base_value is None or own is None or None in own:
+    """Recorded figures of two different row sets: independent errors, so the difference's
+    half-width combines both sides' (sqrt of the sum of squares). Only the branch's interval is
+    at hand; the base's half-width is the branch's scaled by sqrt(rows / base_rows), the same
+    spread per row (equal sizes give sqrt(2) times the branch's). Clipped to what a difference
+    of figures in 0..1 can be."""
+    if value is None or base_value is None or own is None or own[0] is None or own[1] is None:
         return Evidence(value, base_value, None, None, "unpaired")
-    half = (own[1] - own[0]) / 2 * SQRT2
+    own_half = (own[1] - own[0]) / 2
+    scale = (rows / base_rows) ** 0.5 if rows and base_rows else 1.0
+    half = own_half * (1 + scale**2) ** 0.5
     delta = value - base_value
-    return Evidence(value, base_value, round(delta - half, 6), round(delta + half, 6), "unpaired")
+    low, high = delta - half, delta + half
+    if unit_range:
+        low, high = max(low, -1.0), min(high, 1.0)
+    se = half / Z_INTERVAL
+    return Evidence(value, base_value, round(low, 6), round(high, 6), "unpaired", se, int(rows or 0) or None)
 
 
 def flatten(
@@ -99,10 +128,18 @@ def check_rule(
     value = current.get(rule.metric)
     if rule.kind == "max_regression" and base is not None:
         found = (evidence or {}).get(rule.metric) or unpaired_evidence(
-            value, base.get(rule.metric), (low, high) if low is not None else None
+            value,
+            base.get(rule.metric),
+            (low, high),
+            current.get("rows_test"),
+            base.get("rows_test"),
+            figure.unit_range,
         )
         return _regression(rule, higher, found, low, high)
-    base_value = base.get(rule.metric) if base is not None else None
+    if rule.kind == "beat_baseline_by":
+        base_value = baseline.get(rule.metric)
+    else:
+        base_value = base.get(rule.metric) if base is not None else None
 
     def outcome(threshold: float | None, status: str, note: str = "") -> Outcome:
         return Outcome(
@@ -127,32 +164,80 @@ def check_rule(
 
 
 def _regression(rule: Rule, higher: bool, ev: Evidence, low: float | None, high: float | None) -> Outcome:
-    """Worse than the base by more than the tolerance fails when the difference's interval
-    excludes no change; when it does not, the result is inconclusive: a warning, or a failure
-    where the rule says ``on_inconclusive: fail``. Without an interval (timing), the point decides."""
-
-    def outcome(threshold: float | None, status: str, note: str = "", delta: float | None = None) -> Outcome:
-        return Outcome(
-            rule.metric, rule.kind, rule.bound, ev.value, threshold, ev.base_value, status, note,
-            low, high, delta, ev.delta_low, ev.delta_high, ev.comparison,
-        )  # fmt: skip
-
+    """The decision table of README, "The gate". With ``gain`` the change in the better direction
+    and ``t`` the tolerance: better when the whole interval is above zero; no worse when it stays
+    above -t (no detectable change, or worse within the tolerance); worse beyond the tolerance when
+    the change is past -t and the interval excludes no change (fails); otherwise the rows cannot
+    tell. Cannot tell with the change past -t fails unless ``on_inconclusive: warn``; within -t it
+    warns. No interval at all (too few valid resamples, timing) is cannot tell: less evidence
+    never gives a stricter verdict than more."""
     if ev.value is None:
-        return outcome(None, FAIL, f"{rule.metric} was not measured")
+        return _outcome(rule, ev, low, high, None, FAIL, f"{rule.metric} was not measured")
     if ev.base_value is None:
-        return outcome(None, FAIL, f"the base has no {rule.metric}: the comparison is broken")
+        return _outcome(
+            rule, ev, low, high, None, FAIL, f"the base has no {rule.metric}: the comparison is broken"
+        )
     threshold = round(ev.base_value - rule.bound if higher else ev.base_value + rule.bound, 6)
     delta = round(ev.value - ev.base_value, 6)
-    beyond = ev.value < threshold if higher else ev.value > threshold
-    if not beyond:
-        return outcome(threshold, PASS, delta=delta)
-    if ev.delta_low is None or ev.delta_high is None:
-        return outcome(threshold, FAIL, delta=delta)
-    certain = ev.delta_high < 0 if higher else ev.delta_low > 0
-    if certain:
-        return outcome(threshold, FAIL, "worse, and the interval excludes no change", delta)
-    note = "worse than the tolerance, but the interval includes no change"
-    return outcome(threshold, FAIL if rule.on_inconclusive == "fail" else WARN, note, delta)
+    sign = 1 if higher else -1
+    gain = sign * delta
+    bounds = None
+    if ev.delta_low is not None and ev.delta_high is not None:
+        bounds = sorted((sign * ev.delta_low, sign * ev.delta_high))
+    past = gain < -rule.bound
+    if ev.comparison == TIMED:  # timings have no interval: the point decides
+        finding, status = (WORSE, FAIL) if past else ((BETTER if gain > 0 else NO_CHANGE), PASS)
+    elif bounds is not None and bounds[0] > 0:
+        finding, status = BETTER, PASS
+    elif bounds is not None and bounds[0] >= -rule.bound:
+        finding, status = (WORSE_WITHIN if bounds[1] < 0 else NO_CHANGE), PASS
+    elif bounds is not None and past and bounds[1] < 0:
+        finding, status = WORSE, FAIL
+    else:
+        finding = CANNOT_TELL
+        status = (WARN if rule.on_inconclusive == "warn" else FAIL) if past else WARN
+    detectable = round((Z_INTERVAL + Z_POWER) * ev.se, 6) if ev.se else None
+    needed = None
+    if detectable and ev.rows and rule.bound > 0 and detectable > rule.bound:
+        needed = math.ceil(ev.rows * (detectable / rule.bound) ** 2)
+    note = _finding_note(finding, past, rule.bound, detectable, needed)
+    return _outcome(rule, ev, low, high, threshold, status, note, delta, finding, detectable, needed)
+
+
+def _finding_note(
+    finding: str, past: bool, bound: float, detectable: float | None, needed: int | None
+) -> str:
+    """The verdict in words, and what the rows can resolve when that matters."""
+    if finding == CANNOT_TELL:
+        where = "past" if past else "within"
+        note = f"cannot tell: the change is {where} the tolerance, and the interval spans it and no change"
+    else:
+        note = finding
+    if needed is not None and finding != BETTER:
+        note += (
+            f"; these rows detect a regression of {detectable:.3g} (80% power), more than the tolerance"
+            f" {bound:g}: about {needed:,} rows would resolve it"
+        )
+    return note
+
+
+def _outcome(
+    rule: Rule,
+    ev: Evidence,
+    low: float | None,
+    high: float | None,
+    threshold: float | None,
+    status: str,
+    note: str,
+    delta: float | None = None,
+    finding: str = "",
+    detectable: float | None = None,
+    needed: int | None = None,
+) -> Outcome:
+    return Outcome(
+        rule.metric, rule.kind, rule.bound, ev.value, threshold, ev.base_value, status, note,
+        low, high, delta, ev.delta_low, ev.delta_high, ev.comparison, finding, detectable, needed,
+    )  # fmt: skip
 
 
 def describe(outcome: Outcome) -> str:

@@ -63,7 +63,7 @@ def print_verdict(passed: bool, outcomes: list[r.Outcome], base: str | None) -> 
         where = f" (base {base})" if base else ""
         print(f"gate: FAILED{where}: {'; '.join(failed)}", file=sys.stderr)
         return 1
-    print("gate: passed")
+    print(f"gate: {report.headline(True, outcomes, 0)}")
     return 0
 
 
