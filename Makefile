@@ -95,11 +95,19 @@ define dvc_pull
 		exit 1; }
 endef
 
+# The pipeline on every row as a DVC experiment (make retrain, make ci FULL=1). `dvc exp run -S`
+# writes the value into params.yaml; the file is put back as it was, so a committed sample
+# fraction (smoke mode) is never ended by a retrain that gets committed. Exit code: the run's.
+define every_row
+(echo "$(DVC) exp run $(1) -S split.sample_fraction=1.0"; cp params.yaml $(VENV)/params.yaml.kept; \
+	$(DVC) exp run $(1) -S split.sample_fraction=1.0; run=$$?; mv -f $(VENV)/params.yaml.kept params.yaml; exit $$run)
+endef
+
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback models predict serve image monitor new-project use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -152,8 +160,7 @@ repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and t
 	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull)
 	@# The summary prints whatever repro did (a failed gate included); the exit code is repro's.
-	@echo "$(DVC) repro"; $(DVC) repro; code=$$?; \
-		$(PY) -m mlpipeline.commands.summary --after-repro $$code; exit $$code
+	@echo "$(DVC) repro"; $(DVC) repro; $(PY) -m mlpipeline.commands.summary --after-repro $$?
 
 test: setup-dev ## Run the tests but the slow tier, on every core [MARK="fast or integration"] [WORKERS=auto]
 	$(BIN)/pytest $(xdist) -m "$(MARK)"
@@ -178,7 +185,7 @@ ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (pai
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
 	@# FULL=1 runs DVC's experiment with every row (params.yaml shows it), so the lock is not compared.
-	@$(if $(FULL),$(DVC) exp run -S split.sample_fraction=1.0,$(DVC) repro); code=$$?; \
+	@$(if $(FULL),$(call every_row),$(DVC) repro); code=$$?; \
 		$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code $(if $(FULL),--full-run)
 
 summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
@@ -192,11 +199,10 @@ refresh-data: setup ## Bring the raw data up to date (dvc update, data.source, o
 	@# leaving the new file at data.raw in params.yaml, before the line below tracks it.
 	$(PY) -m mlpipeline.commands.refresh
 
-retrain: setup ## Full retrain on all rows (ignores split.sample_fraction), then the gate
+retrain: setup ## Full retrain on all rows (ignores split.sample_fraction; params.yaml stays as it is), then the gate
 	@$(PY) -m mlpipeline.commands.settings
 	$(call dvc_pull)
-	$(DVC) exp run --force --set-param split.sample_fraction=1.0
-	@$(PY) -m mlpipeline.commands.summary
+	@$(call every_row,--force); $(PY) -m mlpipeline.commands.summary --after-repro $$?
 
 use-data: setup ## Adopt your CSV: DATA=file.csv TARGET=column [TASK=classification|regression] [ID=column]
 	@test -n "$(DATA)" -a -n "$(TARGET)" || { echo "usage: make use-data DATA=file.csv TARGET=column" >&2; exit 2; }
@@ -216,6 +222,9 @@ promote: setup ## Assign a stage to a version: VERSION=vX.Y.Z STAGE=prod|staging
 rollback: setup ## Give a stage back to the version that held it before: STAGE=prod
 	@test -n "$(STAGE)" || { echo "usage: make rollback STAGE=prod" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.registry rollback --stage "$(STAGE)" $(push_flag)
+
+experiments: setup ## DVC experiments (dvc exp run --queue -S ...) with each one's gate verdict and metrics first
+	@$(PY) -m mlpipeline.commands.experiments
 
 models: setup ## List model versions, their stages, metrics and notes
 	@$(PY) -m mlpipeline.commands.registry models

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipeline import catalog
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import compare, metrics
 from mlpipeline.core import rules as r
@@ -51,8 +53,11 @@ def regression_rules(settings: Settings) -> list[r.Rule]:
 class Scored:
     """A model's probabilities for a fixed set of test rows, and its bootstrap samples."""
 
-    def __init__(self, proba: np.ndarray, y: np.ndarray, classes: list[Any], positive: Any, w: list) -> None:
+    def __init__(
+        self, proba: np.ndarray, y: np.ndarray, classes: list[Any], positive: Any, w: list, only: str = ""
+    ) -> None:
         fns = metrics.classification_functions(y, proba, classes, positive)
+        fns = {only: fns[only]} if only else fns
         self.point = metrics.point(fns, len(y))
         self.samples = {k: np.concatenate([fn(chunk) for chunk in w]) for k, fn in fns.items()}
 
@@ -63,7 +68,10 @@ def decide(rules: list[r.Rule], branch: Scored, base: Scored, paired: bool) -> l
     for k in branch.point:
         delta = branch.samples[k] - base.samples[k]
         low, high = np.percentile(delta, [2.5, 97.5]) if paired else (None, None)
-        evidence[k] = r.Evidence(branch.point[k], base.point[k], low, high, "paired" if paired else "point")
+        se = float(np.std(delta)) if paired else None
+        evidence[k] = r.Evidence(
+            branch.point[k], base.point[k], low, high, "paired" if paired else "point", se, len(delta)
+        )
     return [
         r.check_rule(rule, "classification", branch.point, {}, base.point, evidence=evidence)
         for rule in rules
@@ -86,17 +94,18 @@ def proba_of(settings: Settings, train: pd.DataFrame, test: pd.DataFrame) -> tup
 
 
 def false_alarms(settings: Settings, frame: pd.DataFrame, models: int, resamples: int) -> dict[str, Any]:
-    """Same data, models differing only in their seed: every ordered pair is a non-regression."""
+    """Seeded retrains of an identical model (random forests differing only in ``model.seed``),
+    each judged against the first by the project's regression rules: every failure is false."""
     rf = settings_with(settings, model={"estimator": "random_forest", "hyperparameters": {"n_jobs": 1}})
     target, ident = settings.data.target, settings.data.id_column
     train, test, _ = split(frame, settings.split, target, ident)
     y = test[target].to_numpy(dtype=object)
     weights = list(compare.resample_weights(len(y), resamples, seed=0))
     scored = []
-    for seed in range(models):
+    for seed in range(models + 1):
         proba, facts = proba_of(settings_with(rf, model={"seed": seed}), train, test)
         scored.append(Scored(proba, y, facts["classes"], facts["positive_class"], weights))
-    return _pair_shares(regression_rules(settings), scored, scored, list(permutations(range(models), 2)))
+    return _pair_shares(regression_rules(settings), scored, scored, [(i, 0) for i in range(1, models + 1)])
 
 
 def _pair_shares(rules, branches, bases, pairs) -> dict[str, Any]:
@@ -216,6 +225,139 @@ def detection(settings: Settings, frame: pd.DataFrame, resamples: int) -> list[d
     return found
 
 
+def _noisy(proba: np.ndarray, scale: float, noise: np.ndarray) -> np.ndarray:
+    """The base's probabilities with ``scale`` times ``noise`` added on the logit scale."""
+    p = np.clip(proba[:, 1], 1e-9, 1 - 1e-9)
+    q = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + scale * noise)))
+    return np.column_stack([1 - q, q])
+
+
+def operating_characteristics(
+    settings: Settings, frame: pd.DataFrame, sims: int, resamples: int, pool_rows: int = 200_000
+) -> list[dict[str, Any]]:
+    """How often each regression rule fails a branch that is truly worse by 1, 2 and 3 times its
+    tolerance, on test sets of the project's size.
+
+    The population: the base model's test rows resampled to ``pool_rows``. A branch is the base's
+    probabilities with logit noise; its scale is set (bisection) so the branch is worse on the
+    whole population by exactly k x tolerance. Each simulation draws a test set of the real
+    size from the population and runs the paired gate on it.
+    """
+    target, ident = settings.data.target, settings.data.id_column
+    train, test, _ = split(frame, settings.split, target, ident)
+    proba, facts = proba_of(settings, train, test)
+    rng = np.random.default_rng(1)
+    pick = rng.integers(0, len(test), pool_rows)
+    y_pool = test[target].to_numpy(object)[pick]
+    p_pool, noise = proba[pick], rng.normal(size=pool_rows)
+    classes, positive = facts["classes"], facts["positive_class"]
+
+    def figure(metric: str, p: np.ndarray) -> float:
+        fns = metrics.classification_functions(y_pool, p, classes, positive)
+        return metrics.point({metric: fns[metric]}, pool_rows)[metric]
+
+    out = []
+    for rule in regression_rules(settings):
+        higher = catalog.figures("classification")[rule.metric].better == catalog.HIGHER
+        base_value = figure(rule.metric, p_pool)
+
+        def worse_by(
+            scale: float, metric: str = rule.metric, start: float = base_value, up: bool = higher
+        ) -> float:
+            value = figure(metric, _noisy(p_pool, scale, noise))
+            return start - value if up else value - start
+
+        for k in (1, 2, 3):
+            goal, low, high = k * rule.bound, 0.0, 8.0
+            for _ in range(30):
+                mid = (low + high) / 2
+                low, high = (mid, high) if worse_by(mid) < goal else (low, mid)
+            branch_pool = _noisy(p_pool, (low + high) / 2, noise)
+            failed, detectable = 0, []
+            for sim in range(sims):
+                rows = rng.integers(0, pool_rows, len(test))
+                w = list(compare.resample_weights(len(rows), resamples, seed=sim))
+                y = y_pool[rows]
+                base = Scored(p_pool[rows], y, classes, positive, w, only=rule.metric)
+                branch = Scored(branch_pool[rows], y, classes, positive, w, only=rule.metric)
+                outcome = decide([rule], branch, base, paired=True)[0]
+                failed += outcome.status == r.FAIL
+                detectable.append(outcome.detectable)
+            out.append(
+                {
+                    "rule": r.describe(outcome),
+                    "true_regression": round(goal, 6),
+                    "times_tolerance": k,
+                    "simulations": sims,
+                    "detected": failed / sims,
+                    "gate_says_detects": round(float(np.median(detectable)), 4),
+                }
+            )
+    return out
+
+
+def _spin(stop: Any) -> None:
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def latency_under_load(settings: Settings, rows: int = 200) -> dict[str, Any]:
+    """The gate's timing figures on a quiet machine and beside a CPU hog (one busy process per
+    core): the absolute p95 of the served path, and the ratio rule (`latency_p95_ms`,
+    `max_regression: 0.5`) for the same model against itself and for a path three times slower."""
+    import multiprocessing as mp
+
+    from mlpipeline.adapters.files import read_json
+    from mlpipeline.adapters.modelstore import load_verified
+    from mlpipeline.core import latency
+    from mlpipeline.core.contract import load_contract
+    from mlpipeline.core.prediction import score
+
+    card = read_json(ROOT / "models/model.json")
+    model = load_verified(ROOT / "models/model.joblib", card)
+    contract = load_contract(ROOT / settings.data.contract, settings.data.target)
+    test = pd.read_parquet(ROOT / "data/prepared/test.parquet")
+
+    def served(x: pd.DataFrame) -> Any:
+        return score(model, card, contract, x, "bench")
+
+    def three_times(x: pd.DataFrame) -> Any:
+        for _ in range(2):
+            served(x)
+        return served(x)
+
+    rule = r.Rule(metric="latency_p95_ms", max_regression=0.5)
+
+    def judged(branch: Any) -> dict[str, Any]:
+        timed = latency.compare({"branch": (branch, test), "base": (served, test)}, rows)
+        ev = r.Evidence(
+            timed["branch"]["latency_p95_ms"], timed["base"]["latency_p95_ms"], None, None, r.TIMED
+        )
+        out = r.check_rule(rule, "classification", {}, {}, {}, evidence={"latency_p95_ms": ev})
+        return {"ratio": round(ev.value / ev.base_value, 2), "status": out.status, "p95_ms": ev.value}
+
+    figures: dict[str, Any] = {}
+    for condition in ("quiet", "cpu hog"):
+        stop, hogs = mp.Event(), []
+        if condition == "cpu hog":
+            hogs = [mp.Process(target=_spin, args=(stop,)) for _ in range(os.cpu_count() or 2)]
+            for h in hogs:
+                h.start()
+        try:
+            alone = latency.measure(served, test, rows, 0, 1.0)
+            figures[condition] = {
+                "p50_ms": alone["latency_p50_ms"],
+                "p95_ms": alone["latency_p95_ms"],
+                "same_model": judged(served),
+                "three_times_slower": judged(three_times),
+            }
+        finally:
+            stop.set()
+            for h in hogs:
+                h.join()
+    return figures
+
+
 def cost(reps: int) -> dict[str, float]:
     """`make ci`'s gate step on an unchanged branch, against `dvc status`, in a project copy."""
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
@@ -250,7 +392,8 @@ def cost(reps: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/gate.py")
-    parser.add_argument("--models", type=int, default=30, help="seed-only random forests")
+    parser.add_argument("--models", type=int, default=200, help="seeded retrains of a random forest")
+    parser.add_argument("--sims", type=int, default=200, help="test sets per true regression")
     parser.add_argument("--split-seeds", type=int, default=20)
     parser.add_argument("--resamples", type=int, default=compare.RESAMPLES)
     parser.add_argument("--reps", type=int, default=5)
@@ -263,20 +406,36 @@ def main() -> int:
         "seed_only_models": false_alarms(settings, frame, args.models, args.resamples),
         "split_seeds": split_seed_alarms(settings, frame, args.split_seeds, args.resamples),
         "detection": detection(settings, frame, args.resamples),
+        "operating": operating_characteristics(settings, frame, args.sims, args.resamples),
+        "latency": latency_under_load(settings),
         "cost": cost(args.reps),
     }
     figures["wall_s"] = round(time.perf_counter() - started, 1)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     a, s, c = figures["seed_only_models"], figures["split_seeds"], figures["cost"]
     lines = [
-        f"gate: false alarms, {args.models} random forests differing only in model.seed"
-        f" ({a['pairs']} ordered pairs): point gate fails {a['point_gate_fails']:.1%}; paired gate"
-        f" fails {a['paired_gate_fails']:.1%} (goal <= 5%); inconclusive {a['inconclusive']:.1%}",
+        f"gate: false failures, {args.models} seeded retrains of a random forest against the first:"
+        f" point gate fails {a['point_gate_fails']:.1%}; paired gate fails {a['paired_gate_fails']:.1%}"
+        f" (goal <= 5%); warnings {a['inconclusive']:.1%}",
         f"gate: false alarms, the same model on {args.split_seeds} split seeds ({s['pairs']} ordered"
         f" pairs): point gate fails {s['point_gate_fails']:.1%};"
         f" paired gate fails {s['paired_gate_fails']:.1%}",
-        "gate: detection (each must fail):",
     ]
+    lines.append("gate: detection at true regressions of 1, 2, 3 x the tolerance (project-sized test sets):")
+    for o in figures["operating"]:
+        lines.append(
+            f"  {o['rule']:38} {o['times_tolerance']}x ({o['true_regression']:.3g}): detected"
+            f" {o['detected']:.0%} of {o['simulations']};"
+            f" the gate says it detects {o['gate_says_detects']:.3g}"
+        )
+    for condition, t in figures["latency"].items():
+        lines.append(
+            f"gate: latency, {condition}: served row p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms; ratio rule"
+            f" (p95 at most 50% over the base): same model {t['same_model']['ratio']}x"
+            f" {t['same_model']['status']}, three times slower {t['three_times_slower']['ratio']}x"
+            f" {t['three_times_slower']['status']}"
+        )
+    lines.append("gate: catalogue of real regressions (each must fail):")
     for d in figures["detection"]:
         lines.append(f"  {'caught' if d['caught'] else 'MISSED'}  {d['regression']}")
         lines += [f"          {line}" for line in d["broken"]]

@@ -158,9 +158,12 @@ class MonitorSettings(_Strict):
     """How `make monitor` decides that a batch has drifted, and the rules that judge it."""
 
     # A feature has drifted when its PSI reaches psi_threshold (an effect big enough to matter)
-    # and its chi-square test against the profile survives Benjamini-Hochberg at alpha (not noise).
+    # and its two-sample test against the profile survives Benjamini-Hochberg at alpha (not noise).
     psi_threshold: float = Field(0.2, gt=0)
     alpha: float = Field(0.01, gt=0, lt=1)
+    # A batch with fewer rows is too small to judge (its own status and exit code): ten bins
+    # need about five rows each before a move can be told from chance.
+    min_rows: int = Field(50, ge=1)
     rules: list[Rule] = []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mlpipeline.commands.ci_gate import rows_line
 from mlpipeline.core.report import diff_table, verdict_lines
 
@@ -33,3 +35,38 @@ def test_a_full_run_is_not_reported_as_an_unchecked_lock() -> None:
     assert full[1].startswith("rows: full run: every row")
     assert not any("reproducibility" in line for line in full)
     assert "reproducibility: not checked (dvc repro did not finish)" in verdict_lines(document)
+
+
+def _figures(root, gate_passed: bool) -> None:
+    import json
+
+    (root / "metrics").mkdir()
+    (root / "metrics/metrics.json").write_text(json.dumps({"f1": 0.6, "rows_test": 10}))
+    (root / "metrics/baseline.json").write_text(json.dumps({"f1": 0.0}))
+    (root / "metrics/gate.json").write_text(json.dumps({"passed": gate_passed, "rules": []}))
+
+
+@pytest.mark.parametrize(("repro_exit", "gate_passed", "code"), [(0, True, 0), (0, False, 1), (1, False, 1)])
+def test_the_summary_after_repro_always_prints_and_exits_non_zero_on_a_failed_gate(
+    tmp_path, monkeypatch, capsys, repro_exit: int, gate_passed: bool, code: int
+) -> None:
+    """`make repro`, `make retrain`: the figures whatever happened; inside an experiment the gate
+    stage records a breach without failing, so the summary's exit code carries it."""
+    from mlpipeline.commands import summary
+
+    _figures(tmp_path, gate_passed)
+    monkeypatch.chdir(tmp_path)
+    assert summary.main(["--after-repro", str(repro_exit)]) == code
+    shown = capsys.readouterr().out
+    assert "f1" in shown and ("gate: PASSED" if gate_passed else "gate: FAILED") in shown
+
+
+def test_the_summary_after_a_repro_that_stopped_early_says_so(tmp_path, monkeypatch, capsys) -> None:
+    from mlpipeline.commands import summary
+
+    monkeypatch.chdir(tmp_path)
+    assert summary.main(["--after-repro", "255"]) == 255
+    assert "before evaluate wrote any figures" in capsys.readouterr().out
+    _figures(tmp_path, True)  # figures of an earlier run, then a stage failed before the gate
+    assert summary.main(["--after-repro", "255"]) == 255
+    assert "the figures below are from the last run that did" in capsys.readouterr().out

@@ -286,9 +286,11 @@ def test_a_sampled_pull_request_says_so_and_the_full_run_judges_every_row(repo: 
     assert gate_json(repo)["reproducible"] == []  # the committed lock is the sample run's
     assert rows_split(repo) < 4000
 
+    committed = (repo.path / "params.yaml").read_bytes()
     full = repo.make("ci", "BASE=main", "FULL=1", check=False)
     assert full.returncode == 0, full.stdout + full.stderr
     assert rows_split(repo) == 7043
+    assert (repo.path / "params.yaml").read_bytes() == committed  # DVC's -S is not left behind
     result = gate_json(repo)
     assert result["full_run"] is True and result["reproducible"] is None
     assert result["rows"].startswith("full run: every row")
@@ -304,9 +306,12 @@ def test_retrain_uses_every_row_despite_the_smoke_fraction(repo: Repo) -> None:
     """What the scheduled retrain runs (retrain.yml): every row, whatever the smoke fraction."""
     commit_change(repo, smoke, "smoke mode: half the rows")
     assert rows_split(repo) < 4000
+    committed = (repo.path / "params.yaml").read_bytes()
     done = repo.make("retrain")
     assert rows_split(repo) == 7043
     assert "gate: PASSED" in done.stdout
+    # a committed retrain must not end the project's smoke mode
+    assert (repo.path / "params.yaml").read_bytes() == committed
 
 
 def rows_split(repo: Repo) -> int:

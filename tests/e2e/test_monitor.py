@@ -75,6 +75,12 @@ def test_drift_a_broken_contract_and_a_missing_file_each_have_their_exit_code(
     code, report = monitor(repo, "--input", str(_batch(repo, tmp_path / "broken.csv", 3, corrupt)))
     assert code == 2 and report["status"] == "contract"
     assert [(f["column"], f["count"]) for f in report["failures"]] == [("tenure", 7)]
+    tiny = tmp_path / "tiny.csv"
+    pd.read_csv(repo.path / "data/raw/telco_churn.csv").head(5).to_csv(tiny, index=False)
+    code, report = monitor(repo, "--input", str(tiny))  # 5 rows once reported a PSI of 7.2: DRIFT
+    assert code == 4 and report["status"] == "too_small" and "figures" not in report
+    assert "5 rows: too small to judge (monitor.min_rows is 50)" in report["reason"]
+    assert "too small to judge" in (repo.path / "reports/monitor.md").read_text()
     done = command(repo, "monitor", "--input", str(tmp_path / "nope.csv"))
     assert (
         done.returncode == 3 and "nope.csv: file not found" in done.stderr and "Traceback" not in done.stderr

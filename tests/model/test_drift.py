@@ -92,10 +92,48 @@ def test_each_shift_is_flagged_naming_its_column_and_nothing_else(
 
 
 def test_psi_and_the_false_discovery_correction() -> None:
-    same = np.array([0.25, 0.25, 0.5])
+    same = np.array([2500.0, 2500.0, 5000.0])
     assert drift.psi(same, same) == 0
-    assert drift.psi(same, np.array([0.5, 0.25, 0.25])) == pytest.approx(2 * 0.25 * np.log(2), rel=1e-3)
+    # many rows: the textbook PSI, less a bias of (bins - 1) x (1/n + 1/m)
+    moved = np.array([5000.0, 2500.0, 2500.0])
+    expected = 2 * 0.25 * np.log(2) - 2 * (1 / 10_000 + 1 / 10_000)
+    assert drift.psi(same, moved) == pytest.approx(expected, rel=1e-3)
     p = [0.01, 0.04, 0.03, 0.5]
     # By hand: sorted 0.01, 0.03, 0.04, 0.5 times m/rank = 0.04, 0.06, 0.0533, 0.5; then the running
     # minimum from the largest down: 0.04, 0.0533, 0.0533, 0.5; back in the input's order.
     assert drift.benjamini_hochberg(p) == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
+
+
+def test_a_bin_training_left_empty_is_judged_by_its_count_not_an_epsilon() -> None:
+    """One null in 100 rows where training had none gave p = 5e-22 against an epsilon share; as
+    a two-sample question it is a 1-in-57 chance. Four nulls is evidence."""
+    training = np.array([2000.0, 1800.0, 1806.0, 0.0])  # the last bin: nulls
+    one = drift.two_sample_p(training, np.array([36.0, 31.0, 32.0, 1.0]))
+    four = drift.two_sample_p(training, np.array([34.0, 31.0, 31.0, 4.0]))
+    assert one > 0.01 and four < 0.001
+    assert drift.two_sample_p(training, np.array([36.0, 31.0, 32.0, 1.0])) == one  # seeded
+
+
+def test_the_chi_square_test_holds_where_every_bin_is_well_filled() -> None:
+    from scipy import stats
+
+    training, batch = np.array([500.0, 300.0, 200.0]), np.array([60.0, 25.0, 15.0])
+    table = np.vstack([training, batch])
+    assert drift.two_sample_p(training, batch) == pytest.approx(
+        stats.chi2_contingency(table, correction=False).pvalue, rel=1e-9
+    )
+
+
+def test_small_batches_of_the_same_population_stay_quiet_and_their_psi_near_zero(trained: dict) -> None:
+    """Uncorrected, 50-row batches of the model's own kind of data raised score PSI > 0.2 in 30%
+    of batches; the corrected PSI and the two-sample test keep them under 5% at every size."""
+    rng = np.random.default_rng(3)
+    for size in (50, 200):
+        alarms, score_psi = 0, []
+        for _ in range(40):
+            batch = trained["frame"].iloc[rng.choice(len(trained["frame"]), size, replace=False)]
+            shifts, score = judge(trained, batch)
+            alarms += bool(drifted(shifts)) or score.drifted or score.psi > 0.2
+            score_psi.append(score.psi)
+        assert alarms <= 2, size  # 5% of 40
+        assert np.mean(score_psi) < 0.05, size

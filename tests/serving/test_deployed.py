@@ -19,7 +19,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from mlpipeline.commands.predict import resolve, serving_contract
+from mlpipeline.adapters.modelstore import serving_contract
+from mlpipeline.commands.predict import resolve
 from mlpipeline.config import load_settings
 from tests.serving import checks
 

@@ -68,3 +68,15 @@ def output_paths(root: Path) -> list[str]:
             for entry in stage.get(key) or []:
                 found.extend(entry if isinstance(entry, dict) else [entry])
     return [str(p).rstrip("/") for p in found]
+
+
+def experiments(root: Path, rev: str | None = None) -> list[dict[str, Any]]:
+    """What `dvc exp show` lists (the workspace, ``rev`` or HEAD, and the experiments based on
+    it), one flat mapping per row, from DVC's API."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        return dvc.api.exp_show(repo=str(root), revs=rev)
+    except DvcException as exc:
+        raise PipelineError(f"dvc could not list the experiments: {exc}") from None

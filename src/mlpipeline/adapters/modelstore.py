@@ -1,19 +1,23 @@
-"""A model file of any commit, and loading it only after its SHA-256 is verified."""
+"""A model file of any commit, loading it only after its SHA-256 is verified, and its contract."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 
 from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import file_md5
-from mlpipeline.adapters.gitref import locked_md5
+from mlpipeline.adapters.gitref import locked_md5, text_at
+from mlpipeline.config import load_yaml
 from mlpipeline.errors import PipelineError
 from mlpipeline.layout import Layout
+
+if TYPE_CHECKING:
+    from mlpipeline.core.contract import Contract
 
 
 def output_at(root: Path, path: Path, commit: str, scratch: Path) -> Path:
@@ -47,3 +51,23 @@ def load_verified(path: Path, card: dict[str, Any]) -> Any:
             " refusing to load a file that is not the released model"
         )
     return joblib.load(io.BytesIO(data))
+
+
+def contract_text(root: Path, commit: str | None, card: dict[str, Any]) -> str:
+    """The YAML of the data contract the model was trained under (commit None: the workspace's)."""
+    text = text_at(root, commit, card["contract"])
+    if text is None:
+        where = f"is not committed at {commit[:10]}" if commit else "not found"
+        raise PipelineError(f"{card['contract']} {where}; the model has no contract")
+    return text
+
+
+def serving_contract(
+    root: Path, commit: str | None, card: dict[str, Any], text: str | None = None
+) -> Contract:
+    """The data contract the model was trained under, from ``text`` if the caller already read it."""
+    from mlpipeline.core import contract as contract_mod  # pandera: only the commands that check rows pay
+
+    text = contract_text(root, commit, card) if text is None else text
+    where = card["contract"] + (f" at {commit[:10]}" if commit else "")
+    return contract_mod.parse_contract(load_yaml(text, where), card["contract"])

@@ -19,12 +19,14 @@ from typing import Any
 from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json, write_json, write_text
 from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists, uncommitted
-from mlpipeline.adapters.modelstore import load_verified, model_file, output_at
+from mlpipeline.adapters.modelstore import load_verified, model_file, output_at, serving_contract
 from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings, load_yaml
 from mlpipeline.core import compare, latency, report
 from mlpipeline.core import rules as r
+from mlpipeline.core.contract import load_contract
+from mlpipeline.core.prediction import score
 from mlpipeline.core.split import row_keys
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
@@ -218,8 +220,15 @@ def paired_evidence(
         for k, p in found.items()
     }
     if any(x.kind == "max_regression" and x.metric in TIMING for x in settings.gate.rules):
+        # Each model on the path a served row takes (its own contract, then the model),
+        # interleaved row by row, so a busy machine slows both alike.
+        ours_contract = load_contract(settings.data.contract, settings.data.target)
+        theirs_contract = serving_contract(root, commit, card)
         timed = latency.compare(
-            {"branch": (model, _x(branch_card, rows)), "base": (base_model, _x(card, rows))},
+            {
+                "branch": (lambda x: score(model, branch_card, ours_contract, x, "latency"), rows),
+                "base": (lambda x: score(base_model, card, theirs_contract, x, "latency"), rows),
+            },
             settings.evaluate.latency_rows,
         )
         for metric in TIMING:

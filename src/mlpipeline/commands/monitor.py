@@ -4,7 +4,8 @@ The batch is checked with the serving contract of the model that serves it (exit
 it), scored, and compared with that model's reference profile (models/profile.json of its
 commit): drift per feature and of the scores, and, when the batch carries the target (labels that
 arrived late), the model's quality on it with intervals against its test figures. `monitor.rules`
-in params.yaml decide: exit 0 when all hold, 1 when one breaks. Reports go to reports/monitor.json,
+in params.yaml decide: exit 0 when all hold, 1 when one breaks; a batch of fewer than
+`monitor.min_rows` rows is too small to judge (exit 4). Reports go to reports/monitor.json,
 reports/monitor.md and reports/monitor.html (opens offline, a chart per drifted feature).
 """
 
@@ -21,9 +22,9 @@ import numpy as np
 
 from mlpipeline.adapters.files import write_json, write_text
 from mlpipeline.adapters.gitref import text_at
-from mlpipeline.adapters.modelstore import load_verified, model_file
+from mlpipeline.adapters.modelstore import load_verified, model_file, serving_contract
 from mlpipeline.adapters.tabular import read_rows
-from mlpipeline.commands.predict import resolve, serving_contract
+from mlpipeline.commands.predict import resolve
 from mlpipeline.config import load_settings
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import drift, monitoring, report
@@ -70,6 +71,12 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
         _write(out, document, [])
         print(str(exc).replace("no predictions written", "no drift measured"))
         return monitoring.CONTRACT, document
+    small = monitoring.too_small(len(prepared.frame), settings.monitor.min_rows)
+    if small:
+        document = {**base, "status": "too_small", "passed": False, "reason": small}
+        _write(out, document, [])
+        print(f"monitor: {input_path}: {small}")
+        return monitoring.TOO_SMALL, document
     reference = reference_profile(root, commit)
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
@@ -81,14 +88,15 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
     )
     figures = drift.figures(shifts, score_shift)
     labelled = _quality(model, card, x, labels) if labels is not None else None
-    outcomes = monitoring.judge(settings, figures, labelled, card.get("metrics") or {})
+    labelled_rows = int(labels.notna().sum()) if labels is not None else 0
+    outcomes = monitoring.judge(settings, figures, labelled, card.get("metrics") or {}, labelled_rows)
     code = monitoring.exit_code(outcomes)
     document = {
         **base,
         "status": "ok" if code == monitoring.OK else "drift",
         "passed": code == monitoring.OK,
         "figures": figures,
-        "labelled_rows": int(labels.notna().sum()) if labels is not None else 0,
+        "labelled_rows": labelled_rows,
         "quality": {k: v.__dict__ for k, v in (labelled or {}).items()},
         "rules": [o.as_dict() for o in outcomes],
         "features": [s.as_dict() for s in shifts],
@@ -136,7 +144,8 @@ def _write(out: Path, document: dict[str, Any], charted: list[drift.Shift]) -> N
 
 def main(argv: list[str] | None = None) -> int:
     """``--input batch.csv [--stage S | --version V] [--out reports]``; exit 0 (all rules hold),
-    1 (drift breaks a rule), 2 (the batch breaks the contract), 3 (could not run)."""
+    1 (drift breaks a rule), 2 (the batch breaks the contract), 3 (could not run), 4 (the batch
+    is too small to judge: fewer than monitor.min_rows rows)."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.monitor")
     parser.add_argument("--input", required=True, type=Path)
     parser.add_argument("--stage")

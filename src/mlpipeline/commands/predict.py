@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from mlpipeline.adapters.files import atomic_path, read_json
-from mlpipeline.adapters.gitref import text_at
-from mlpipeline.adapters.modelstore import load_verified, model_file
+from mlpipeline.adapters.modelstore import load_verified, model_file, serving_contract
 from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.commands import registry
-from mlpipeline.config import load_yaml
-from mlpipeline.core import contract as contract_mod
 from mlpipeline.core.prediction import score
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
@@ -47,24 +44,6 @@ def resolve(root: Path, stage: str | None, version: str | None) -> tuple[str, st
     # A released card carries the model's test metrics; the workspace's gets them from evaluate.
     metrics = read_json(layout.metrics) if layout.metrics.exists() else {}
     return "workspace model", None, {**read_json(layout.model_card), "metrics": metrics}
-
-
-def contract_text(root: Path, commit: str | None, card: dict[str, Any]) -> str:
-    """The YAML of the data contract the model was trained under (commit None: the workspace's)."""
-    text = text_at(root, commit, card["contract"])
-    if text is None:
-        where = f"is not committed at {commit[:10]}" if commit else "not found"
-        raise PipelineError(f"{card['contract']} {where}; the model has no contract")
-    return text
-
-
-def serving_contract(
-    root: Path, commit: str | None, card: dict[str, Any], text: str | None = None
-) -> contract_mod.Contract:
-    """The data contract the model was trained under, from ``text`` if the caller already read it."""
-    text = contract_text(root, commit, card) if text is None else text
-    where = card["contract"] + (f" at {commit[:10]}" if commit else "")
-    return contract_mod.parse_contract(load_yaml(text, where), card["contract"])
 
 
 def run(root: Path, input_path: Path, output_path: Path, stage: str | None, version: str | None) -> str:

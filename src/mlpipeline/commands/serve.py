@@ -49,7 +49,8 @@ def from_registry(
 ) -> tuple[Served, str, Path]:
     """The model `make predict` would use, verified; its contract's YAML text; its file."""
     # Only a model from the registry or workspace needs these; the container loads --model-dir.
-    from mlpipeline.commands.predict import contract_text, resolve, serving_contract
+    from mlpipeline.adapters.modelstore import contract_text, serving_contract
+    from mlpipeline.commands.predict import resolve
 
     label, commit, card = resolve(root, stage, version)
     text = contract_text(root, commit, card)

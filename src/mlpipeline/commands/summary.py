@@ -35,13 +35,19 @@ def render_markdown(layout: Layout) -> str:
     return "```\n" + render(layout) + "\n```\n"
 
 
+def gate_failed(layout: Layout) -> bool:
+    """True when the last gate stage recorded a breach (in either of its verdict files)."""
+    return any(
+        path.exists() and read_json(path).get("passed") is False
+        for path in (layout.gate, layout.gate_latency)
+    )
+
+
 def after_repro(layout: Layout, repro_exit: int) -> str:
     """What `make repro` prints last, whatever `dvc repro` did (exit code ``repro_exit``)."""
     if not repro_exit:
         return render(layout)
-    gate_failed = layout.gate.exists() and not read_json(layout.gate).get("passed", True)
-    timing = read_json(layout.gate_latency) if layout.gate_latency.exists() else {}
-    if gate_failed or timing.get("passed") is False:
+    if gate_failed(layout):
         return render(layout)  # the gate ran and said no: these are this run's figures
     try:
         shown = render(layout)
@@ -55,7 +61,7 @@ def after_repro(layout: Layout, repro_exit: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the summary (``--markdown``: for a CI job summary; ``--after-repro CODE``: after a
-    `dvc repro` that exited with CODE, whatever it was)."""
+    `dvc repro` that exited with CODE, whatever it was: exits CODE, or 1 when the gate failed)."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.summary")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--after-repro", type=int, default=None, metavar="CODE")
@@ -65,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         print(render_markdown(layout), end="")
     elif args.after_repro is not None:
         print(after_repro(layout, args.after_repro))
+        # An experiment's gate records a breach without failing (see stages/gate.py): the
+        # command that ran it still exits non-zero on it.
+        return args.after_repro or int(gate_failed(layout))
     else:
         print(render(layout))
     return 0

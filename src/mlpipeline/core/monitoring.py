@@ -9,7 +9,18 @@ from mlpipeline.config import Settings
 from mlpipeline.core import rules as r
 from mlpipeline.core.compare import Interval
 
-OK, DRIFT, CONTRACT, FAILED = 0, 1, 2, 3  # exit codes: automation acts on each differently
+# Exit codes: automation acts on each differently (monitor.yml retrains on DRIFT only).
+OK, DRIFT, CONTRACT, FAILED, TOO_SMALL = 0, 1, 2, 3, 4
+
+
+def too_small(rows: int, min_rows: int) -> str:
+    """Why a batch of ``rows`` cannot be judged, or "" when it can."""
+    if rows >= min_rows:
+        return ""
+    return (
+        f"{rows} rows: too small to judge (monitor.min_rows is {min_rows}); no drift measured,"
+        " nothing to act on: check again when the batch has more rows"
+    )
 
 
 def judge(
@@ -17,14 +28,16 @@ def judge(
     drift: dict[str, float],
     labelled: dict[str, Interval] | None,
     test_metrics: dict[str, Any],
+    labelled_rows: int = 0,
 ) -> list[r.Outcome]:
     """Every monitor rule. Quality rules need labels in the batch; without them they are skipped.
 
     ``max_regression`` compares the batch's metric with the model's own test figure; its interval
-    (the batch's bootstrap, widened as for two independent samples) decides as in the gate.
+    (the batch's bootstrap combined with the test figure's, as for two independent samples of
+    ``labelled_rows`` and the test's rows) decides as in the gate.
     """
     task = settings.task
-    current: dict[str, float | None] = dict(drift)
+    current: dict[str, float | None] = {**drift, "rows_test": labelled_rows}
     intervals: dict[str, tuple[float | None, float | None]] = {}
     for name, found in (labelled or {}).items():
         current[name] = found.value

@@ -323,15 +323,17 @@ def monitor_markdown(document: dict[str, Any]) -> str:
             for f in document["failures"]
         ]
         return "\n".join(lines) + "\n"
+    if document["status"] == "too_small":
+        return f"## Monitor: ⏸ `{document['input']}` against {document['model']}: {document['reason']}\n"
     head = "✅ no rule broke" if document["passed"] else "❌ drift breaks a rule"
     settings = document["settings"]
     lines = [
         f"## Monitor: {head}",
         "",
         f"{document['rows']} rows of `{document['input']}` against {document['model']};"
-        f" {document['labelled_rows']} with labels. A feature drifts when its PSI is at least"
-        f" {settings['psi_threshold']:g} and its chi-square test survives Benjamini-Hochberg at"
-        f" {settings['alpha']:g}.",
+        f" {document['labelled_rows']} with labels. A feature drifts when its PSI (corrected for"
+        f" the batch's size) is at least {settings['psi_threshold']:g} and its two-sample test"
+        f" against the training counts survives Benjamini-Hochberg at {settings['alpha']:g}.",
         "",
         rule_table(document["rules"]),
         "",

@@ -177,17 +177,23 @@ def _regression(rule: Rule, higher: bool, ev: Evidence, low: float | None, high:
         return _outcome(
             rule, ev, low, high, None, FAIL, f"the base has no {rule.metric}: the comparison is broken"
         )
-    threshold = round(ev.base_value - rule.bound if higher else ev.base_value + rule.bound, 6)
     delta = round(ev.value - ev.base_value, 6)
     sign = 1 if higher else -1
+    if catalog.is_latency(rule.metric):
+        # Timings are judged as a ratio: both models timed interleaved in one run slow down
+        # together when the machine is busy, so their ratio holds where milliseconds do not.
+        factor = 1 + rule.bound
+        threshold = round(ev.base_value / factor if higher else ev.base_value * factor, 6)
+        past = ev.value < threshold if higher else ev.value > threshold
+        finding = WORSE if past else (BETTER if sign * delta > 0 else NO_CHANGE)
+        return _outcome(rule, ev, low, high, threshold, FAIL if past else PASS, finding, delta, finding)
+    threshold = round(ev.base_value - rule.bound if higher else ev.base_value + rule.bound, 6)
     gain = sign * delta
     bounds = None
     if ev.delta_low is not None and ev.delta_high is not None:
         bounds = sorted((sign * ev.delta_low, sign * ev.delta_high))
     past = gain < -rule.bound
-    if ev.comparison == TIMED:  # timings have no interval: the point decides
-        finding, status = (WORSE, FAIL) if past else ((BETTER if gain > 0 else NO_CHANGE), PASS)
-    elif bounds is not None and bounds[0] > 0:
+    if bounds is not None and bounds[0] > 0:
         finding, status = BETTER, PASS
     elif bounds is not None and bounds[0] >= -rule.bound:
         finding, status = (WORSE_WITHIN if bounds[1] < 0 else NO_CHANGE), PASS
@@ -247,6 +253,8 @@ def describe(outcome: Outcome) -> str:
         return f"{outcome.metric} {op[outcome.kind]} {outcome.bound:g}"
     if outcome.kind == "beat_baseline_by":
         return f"{outcome.metric} beats baseline by {outcome.bound:g}"
+    if catalog.is_latency(outcome.metric):
+        return f"{outcome.metric} no worse than base by {outcome.bound:.0%}"
     return f"{outcome.metric} no worse than base by {outcome.bound:g}"
 
 

@@ -12,7 +12,9 @@ from mlpipeline.adapters.files import read_json, write_json, write_json_dir
 from mlpipeline.adapters.tabular import read_parquet
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency, profile
+from mlpipeline.core.contract import load_contract
 from mlpipeline.core.evaluation import evaluate
+from mlpipeline.core.prediction import score
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
 
@@ -28,9 +30,14 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     kinds = {f["name"]: f["kind"] for f in card["features"]}
     scores = profile.model_scores(model, test[features], settings.task, card.get("positive_class"))
     reference = profile.build(train[features], kinds, scores)
+    contract = load_contract(settings.data.contract, settings.data.target)
+
+    def served(rows: Any) -> Any:  # what `make predict` and `make serve` do with a row
+        return score(model, card, contract, rows, "latency")
+
     result["latency"] = latency.measure(
-        model,
-        test[features],
+        served,
+        test,
         settings.evaluate.latency_rows,
         layout.model.stat().st_size,
         result["batch_seconds"],
