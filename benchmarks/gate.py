@@ -394,6 +394,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/gate.py")
     parser.add_argument("--models", type=int, default=200, help="seeded retrains of a random forest")
     parser.add_argument("--sims", type=int, default=200, help="test sets per true regression")
+    parser.add_argument("--latency-rows", type=int, default=200, help="rows timed, quiet and under load")
     parser.add_argument("--split-seeds", type=int, default=20)
     parser.add_argument("--resamples", type=int, default=compare.RESAMPLES)
     parser.add_argument("--reps", type=int, default=5)
@@ -407,7 +408,7 @@ def main() -> int:
         "split_seeds": split_seed_alarms(settings, frame, args.split_seeds, args.resamples),
         "detection": detection(settings, frame, args.resamples),
         "operating": operating_characteristics(settings, frame, args.sims, args.resamples),
-        "latency": latency_under_load(settings),
+        "latency": latency_under_load(settings, args.latency_rows),
         "cost": cost(args.reps),
     }
     figures["wall_s"] = round(time.perf_counter() - started, 1)

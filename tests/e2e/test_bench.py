@@ -33,11 +33,19 @@ def test_bench_prints_every_figure_with_its_target(repo: Repo, tmp_path: Path) -
 
 def test_gate_bench_catches_every_regression_of_its_catalogue(repo: Repo, tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
-    args = ["--models", "3", "--split-seeds", "3", "--resamples", "200", "--reps", "1", "--out", str(out)]
-    done = repo.python("benchmarks/gate.py", *args)  # exits 1 when a regression is missed
+    args = ["--models", "3", "--split-seeds", "3", "--sims", "4", "--resamples", "200", "--reps", "1"]
+    args += ["--latency-rows", "20"]
+    done = repo.python("benchmarks/gate.py", *args, "--out", str(out))  # exits 1 when a regression is missed
     figures = json.loads(out.read_text())
     assert len(figures["detection"]) == 5 and all(d["caught"] and d["broken"] for d in figures["detection"])
-    assert figures["seed_only_models"]["pairs"] == 6 and figures["split_seeds"]["pairs"] == 6
+    assert figures["seed_only_models"]["pairs"] == 3 and figures["split_seeds"]["pairs"] == 6
+    # operating characteristics: every regression rule at 1, 2 and 3 times its tolerance
+    assert [o["times_tolerance"] for o in figures["operating"]] == [1, 2, 3] * 3
+    assert all(0 <= o["detected"] <= 1 and o["gate_says_detects"] > 0 for o in figures["operating"])
+    # the ratio rule tells a three-times-slower path from the same one, quiet or beside a CPU hog
+    for condition in ("quiet", "cpu hog"):
+        timing = figures["latency"][condition]
+        assert timing["same_model"]["status"] == "pass" and timing["three_times_slower"]["status"] == "fail"
     assert 0 <= figures["seed_only_models"]["paired_gate_fails"] <= 1
     assert figures["cost"]["make_ci_over_status"] > 1
     assert "vs base" in done.stdout and "caught" in done.stdout
@@ -57,3 +65,15 @@ def test_serving_bench_times_http_against_in_process_and_survives_its_load_run(
     )
     assert figures["batch"]["rows_per_request"] == 1000 and figures["batch"]["http_rows_per_s"] > 0
     assert figures["load"]["requests"] > 0 and figures["load"]["errors"] == 0
+
+
+def test_monitor_bench_measures_false_alarms_per_batch_size_and_the_smallest_batch_each_shift_needs(
+    repo: Repo, tmp_path: Path
+) -> None:
+    out = tmp_path / "monitor.json"
+    repo.python("benchmarks/monitor.py", "--batches", "5", "--scales", "2000", "--out", str(out))
+    figures = json.loads(out.read_text())
+    assert [f["rows"] for f in figures["false_alarms"]] == [50, 100, 200, 1500]
+    assert all(d["flagged"] and d["only_it"] for d in figures["detection"])
+    assert all(d["smallest_batch_detected"] in (50, 100, 200, 400, 800, 1500) for d in figures["detection"])
+    assert figures["command_exit_on_drift"] == 1 and figures["cost"][0]["exit"] == 0

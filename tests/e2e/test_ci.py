@@ -88,11 +88,13 @@ def test_worse_branch_fails_naming_metric_base_and_interval_and_an_unreproduced_
     done = repo.make("ci", "BASE=main", check=False)
     assert done.returncode != 0
     assert "gate: FAILED (base main)" in done.stderr
-    assert "f1 no worse than base by 0.02" in done.stderr
+    assert "f1 no worse than base by 0.03" in done.stderr
     f1 = next(r for r in rules_of(gate_json(repo), "max_regression") if r["metric"] == "f1")
     assert f1["status"] == "fail" and f1["comparison"] == "paired"
     assert f1["delta_low"] <= f1["delta"] <= f1["delta_high"] < 0
+    assert f1["finding"] == "worse beyond the tolerance" and 0 < f1["detectable"] < 0.1
     report = (repo.path / "reports/gate.md").read_text()
+    assert "❌ FAIL: worse beyond the tolerance" in report and "| detects |" in report
     assert "Gate failed" in report and "main" in report and "change" in report
     assert "model.hyperparameters.C" in report  # params diff against main
     assert "does not reproduce the committed dvc.lock" in done.stderr
@@ -109,6 +111,8 @@ def test_better_branch_passes(repo: Repo, gate) -> None:
     repo.dvc("checkout", "-q")
     code, out, _ = gate(repo)
     assert code == 0 and "gate: passed" in out
+    findings = {r["metric"]: r["finding"] for r in rules_of(gate_json(repo), "max_regression")}
+    assert findings["f1"] == "better" and "[better]" in out
 
 
 @integration

@@ -169,7 +169,7 @@ def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(re
     repo.commit("weaker model")
     done = registry(repo, "release")
     assert done.returncode != 0
-    assert "full gate against model@v1.0.0 failed (f1 no worse than base by 0.02" in done.stderr
+    assert "full gate against model@v1.0.0 failed (f1 no worse than base by 0.03" in done.stderr
     assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
 
 

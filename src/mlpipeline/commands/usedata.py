@@ -123,7 +123,7 @@ def gate_rules(task: str) -> list[dict[str, Any]]:
         return [
             {"metric": "f1", "beat_baseline_by": 0.1},
             {"metric": "roc_auc", "beat_baseline_by": 0.15},
-            {"metric": "f1", "max_regression": 0.02},
+            {"metric": "f1", "max_regression": 0.03},
             {"metric": "roc_auc", "max_regression": 0.02},
             {"metric": "model_size_mb", "max": MAX_MODEL_MB},
         ]

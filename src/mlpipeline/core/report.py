@@ -17,14 +17,13 @@ def fmt(value: float | None) -> str:
 
 STATUS = {"pass": "✅ pass", "fail": "❌ FAIL", "warn": "⚠️ warning", "skip": "⏭ skipped"}
 HOW_TO_READ = (
-    "A regression rule reads the 95% interval of the change against its tolerance t:"
-    " **better** when the whole interval is an improvement; **no detectable change** or"
-    " **worse, within the tolerance** when it stays within t (pass); **worse beyond the tolerance**"
-    " when the change is past t and the interval excludes no change (fail); otherwise the rows"
-    " **cannot tell**: a failure when the change is past t (a warning with `on_inconclusive: warn`),"
-    " a warning when it is within. *Detects* is the smallest regression these rows find 80% of the"
-    " time; a tolerance below it cannot be resolved. Intervals come from a seeded paired bootstrap"
-    " (1,000 resamples of the compared rows)."
+    "A regression rule reads the change and its 95% interval against the tolerance t:"
+    " **better** when the whole interval is an improvement; within t, **no detectable change**"
+    " (the interval includes zero) or **worse, within the tolerance** (it does not): both pass;"
+    " past t, **worse beyond the tolerance** when the interval excludes zero (fail), else the rows"
+    " **cannot tell** (a failure; a warning with `on_inconclusive: warn`). *Detects* is the"
+    " smallest regression these rows find 80% of the time; a tolerance below it cannot be"
+    " resolved. Intervals come from a seeded paired bootstrap (1,000 resamples of the compared rows)."
 )
 
 

@@ -165,12 +165,12 @@ def check_rule(
 
 def _regression(rule: Rule, higher: bool, ev: Evidence, low: float | None, high: float | None) -> Outcome:
     """The decision table of README, "The gate". With ``gain`` the change in the better direction
-    and ``t`` the tolerance: better when the whole interval is above zero; no worse when it stays
-    above -t (no detectable change, or worse within the tolerance); worse beyond the tolerance when
-    the change is past -t and the interval excludes no change (fails); otherwise the rows cannot
-    tell. Cannot tell with the change past -t fails unless ``on_inconclusive: warn``; within -t it
-    warns. No interval at all (too few valid resamples, timing) is cannot tell: less evidence
-    never gives a stricter verdict than more."""
+    and ``t`` the tolerance: better when the whole interval is above zero; within -t, no
+    detectable change (the interval includes zero) or worse within the tolerance (it does not);
+    past -t, worse beyond the tolerance when the interval excludes zero (fails), else the rows
+    cannot tell, which fails unless ``on_inconclusive: warn``. No interval at all (too few valid
+    resamples) is cannot tell, judged by the point alone as that row is: less evidence never gives
+    a stricter verdict than more."""
     if ev.value is None:
         return _outcome(rule, ev, low, high, None, FAIL, f"{rule.metric} was not measured")
     if ev.base_value is None:
@@ -193,15 +193,17 @@ def _regression(rule: Rule, higher: bool, ev: Evidence, low: float | None, high:
     if ev.delta_low is not None and ev.delta_high is not None:
         bounds = sorted((sign * ev.delta_low, sign * ev.delta_high))
     past = gain < -rule.bound
-    if bounds is not None and bounds[0] > 0:
+    inconclusive = WARN if rule.on_inconclusive == "warn" else FAIL
+    if bounds is None:
+        finding, status = CANNOT_TELL, inconclusive if past else PASS
+    elif bounds[0] > 0:
         finding, status = BETTER, PASS
-    elif bounds is not None and bounds[0] >= -rule.bound:
+    elif not past:
         finding, status = (WORSE_WITHIN if bounds[1] < 0 else NO_CHANGE), PASS
-    elif bounds is not None and past and bounds[1] < 0:
+    elif bounds[1] < 0:
         finding, status = WORSE, FAIL
     else:
-        finding = CANNOT_TELL
-        status = (WARN if rule.on_inconclusive == "warn" else FAIL) if past else WARN
+        finding, status = CANNOT_TELL, inconclusive
     detectable = round((Z_INTERVAL + Z_POWER) * ev.se, 6) if ev.se else None
     needed = None
     if detectable and ev.rows and rule.bound > 0 and detectable > rule.bound:
@@ -216,7 +218,7 @@ def _finding_note(
     """The verdict in words, and what the rows can resolve when that matters."""
     if finding == CANNOT_TELL:
         where = "past" if past else "within"
-        note = f"cannot tell: the change is {where} the tolerance, and the interval spans it and no change"
+        note = f"cannot tell: the change is {where} the tolerance, and the interval includes no change"
     else:
         note = finding
     if needed is not None and finding != BETTER:
