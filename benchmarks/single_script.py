@@ -21,6 +21,7 @@ from mlpipeline.core import latency, rules
 from mlpipeline.core.evaluation import evaluate
 from mlpipeline.core.frames import quality_figures, split_ready
 from mlpipeline.core.model import fit
+from mlpipeline.core.prediction import score
 from mlpipeline.core.split import sample, split
 from mlpipeline.errors import PipelineError
 
@@ -49,10 +50,10 @@ def main() -> int:
     joblib.dump(model, model_path)
     # evaluate
     result = evaluate(settings, model, facts, test, train[target])
-    features = [f["name"] for f in facts["features"]]
+    card = {**facts, "task": settings.task, "target": target, "id_column": ident}
     timing = latency.measure(
-        model,
-        test[features],
+        lambda rows: score(model, card, contract, rows, "latency"),  # a served row's path
+        test,
         settings.evaluate.latency_rows,
         model_path.stat().st_size,
         result["batch_seconds"],
