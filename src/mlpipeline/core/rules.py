@@ -221,7 +221,7 @@ def _finding_note(
         note = f"cannot tell: the change is {where} the tolerance, and the interval includes no change"
     else:
         note = finding
-    if needed is not None and finding != BETTER:
+    if needed is not None and finding not in (BETTER, WORSE):
         note += (
             f"; these rows detect a regression of {detectable:.3g} (80% power), more than the tolerance"
             f" {bound:g}: about {needed:,} rows would resolve it"
