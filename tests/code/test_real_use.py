@@ -176,3 +176,27 @@ def test_use_data_sets_monitor_rules_the_task_can_measure(root) -> None:
         "max_unseen_share",
         "r2",
     ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "share", "widened", "cannot"),
+    [(7043, 0.28, False, False), (10000, 0.05, True, False), (300, 0.02, True, True)],
+)
+def test_use_data_sets_regression_tolerances_its_test_split_can_resolve(
+    rows: int, share: float, widened: bool, cannot: bool
+) -> None:
+    """The sample's tolerances are what 381 test rows of the rarer class resolve; fewer rare rows
+    get a proportionally wider tolerance, and past 0.1 use-data says the gate cannot tell."""
+    from mlpipeline.commands.usedata import RESOLVED, tolerances
+
+    y = np.where(np.arange(rows) < int(rows * share), "yes", "no")
+    frame = pd.DataFrame({"x": np.arange(rows) % 7, "y": y})
+    found, notes = tolerances(plan(frame, "y", None, None), test_size=0.2)
+    assert (found["f1"] > RESOLVED["f1"]) is widened and bool(notes) is widened
+    if widened:
+        rare = int(rows * share) * 0.2
+        expected = RESOLVED["f1"] * (381 / rare) ** 0.5
+        assert (
+            expected <= found["f1"] < expected + 0.005 and f"~{rare:.0f} rows of the rarer class" in notes[0]
+        )
+    assert ("cannot tell a real regression" in " ".join(notes)) is cannot
