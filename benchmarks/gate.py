@@ -394,6 +394,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/gate.py")
     parser.add_argument("--models", type=int, default=200, help="seeded retrains of a random forest")
     parser.add_argument("--sims", type=int, default=200, help="test sets per true regression")
+    parser.add_argument("--pool-rows", type=int, default=200_000, help="rows of the simulated population")
     parser.add_argument("--latency-rows", type=int, default=200, help="rows timed, quiet and under load")
     parser.add_argument("--split-seeds", type=int, default=20)
     parser.add_argument("--resamples", type=int, default=compare.RESAMPLES)
@@ -407,7 +408,7 @@ def main() -> int:
         "seed_only_models": false_alarms(settings, frame, args.models, args.resamples),
         "split_seeds": split_seed_alarms(settings, frame, args.split_seeds, args.resamples),
         "detection": detection(settings, frame, args.resamples),
-        "operating": operating_characteristics(settings, frame, args.sims, args.resamples),
+        "operating": operating_characteristics(settings, frame, args.sims, args.resamples, args.pool_rows),
         "latency": latency_under_load(settings, args.latency_rows),
         "cost": cost(args.reps),
     }

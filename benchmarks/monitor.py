@@ -119,13 +119,13 @@ def false_alarms(judge: Judge, sample: pd.DataFrame, batches: int, rng: np.rando
     return out
 
 
-def smallest_detected(judge: Judge, sample: pd.DataFrame, shift) -> int | None:
-    """The smallest batch size flagged in at least 80% of its batches."""
+def smallest_detected(judge: Judge, sample: pd.DataFrame, shift, batches: int = DETECT_BATCHES) -> int | None:
+    """The smallest batch size flagged in at least 80% of its ``batches`` batches."""
     for size in DETECT_SIZES:
         if size < judge.settings.monitor.min_rows:
             continue
-        hits = sum(judge(shift(sample.sample(size, random_state=seed)))[0] for seed in range(DETECT_BATCHES))
-        if hits >= 0.8 * DETECT_BATCHES:
+        hits = sum(judge(shift(sample.sample(size, random_state=seed)))[0] for seed in range(batches))
+        if hits >= 0.8 * batches:
             return size
     return None
 
@@ -133,6 +133,9 @@ def smallest_detected(judge: Judge, sample: pd.DataFrame, shift) -> int | None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=200, help="same-population batches per size")
+    parser.add_argument(
+        "--detect-batches", type=int, default=DETECT_BATCHES, help="batches per size and shift"
+    )
     parser.add_argument("--scales", default="100000,1000000")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -153,7 +156,7 @@ def main() -> int:
                     "flagged": flagged,
                     "drifted": named,
                     "only_it": named == [column],
-                    "smallest_batch_detected": smallest_detected(judge, sample, shift),
+                    "smallest_batch_detected": smallest_detected(judge, sample, shift, args.detect_batches),
                 }
             )
         path = Path(tmp) / "shifted.csv"  # one shifted batch through the real command, exit code 1

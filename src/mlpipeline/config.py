@@ -101,7 +101,7 @@ class EvaluateSettings(_Strict):
             raise ValueError(f"fairness: {', '.join(extra)} must also be listed in evaluate.slices")
         return self
 
-    latency_rows: int = Field(200, ge=10)
+    latency_rows: int = Field(50, ge=10)
 
 
 class Rule(_Strict):
