@@ -34,7 +34,7 @@ def test_bench_prints_every_figure_with_its_target(repo: Repo, tmp_path: Path) -
 def test_gate_bench_catches_every_regression_of_its_catalogue(repo: Repo, tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
     args = ["--models", "3", "--split-seeds", "3", "--sims", "4", "--resamples", "200", "--reps", "1"]
-    args += ["--latency-rows", "10", "--pool-rows", "20000"]
+    args += ["--latency-rows", "5", "--pool-rows", "20000"]
     done = repo.python("benchmarks/gate.py", *args, "--out", str(out))  # exits 1 when a regression is missed
     figures = json.loads(out.read_text())
     assert len(figures["detection"]) == 5 and all(d["caught"] and d["broken"] for d in figures["detection"])
@@ -71,7 +71,7 @@ def test_monitor_bench_measures_false_alarms_per_batch_size_and_the_smallest_bat
     repo: Repo, tmp_path: Path
 ) -> None:
     out = tmp_path / "monitor.json"
-    args = ["--batches", "5", "--detect-batches", "5", "--scales", "2000"]
+    args = ["--batches", "3", "--detect-batches", "3", "--scales", "1000"]
     repo.python("benchmarks/monitor.py", *args, "--out", str(out))
     figures = json.loads(out.read_text())
     assert [f["rows"] for f in figures["false_alarms"]] == [50, 100, 200, 1500]
