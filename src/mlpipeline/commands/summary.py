@@ -45,10 +45,8 @@ def gate_failed(layout: Layout) -> bool:
 
 def after_repro(layout: Layout, repro_exit: int) -> str:
     """What `make repro` prints last, whatever `dvc repro` did (exit code ``repro_exit``)."""
-    if not repro_exit:
-        return render(layout)
-    if gate_failed(layout):
-        return render(layout)  # the gate ran and said no: these are this run's figures
+    if not repro_exit or gate_failed(layout):
+        return render(layout)  # repro finished, or the gate ran and said no: this run's figures
     try:
         shown = render(layout)
     except PipelineError:

@@ -84,7 +84,9 @@ def unpaired_evidence(
     if unit_range:
         low, high = max(low, -1.0), min(high, 1.0)
     se = half / Z_INTERVAL
-    return Evidence(value, base_value, round(low, 6), round(high, 6), "unpaired", se, int(rows or 0) or None)
+    return Evidence(
+        value, base_value, round(low, 6), round(high, 6), "unpaired", se, int(rows) if rows else None
+    )
 
 
 def flatten(
