@@ -74,6 +74,9 @@ DEFAULTS ?=
 ANSWERS ?=
 # FORCE="reason" releases off the base branch; the reason goes into the model card.
 FORCE ?=
+# ALLOW_UNPAIRED="reason" releases when the last version's model cannot be restored (the gate then
+# compares recorded figures, not both models on the same rows); the reason goes into the model card.
+ALLOW_UNPAIRED ?=
 # PUSH=1 pushes registry tags to origin (CI on main does).
 PUSH ?=
 push_flag = $(if $(PUSH),--push,)
@@ -87,6 +90,8 @@ MARK ?= not slow
 WORKERS ?= auto
 # Work stealing: a worker that runs out takes tests from the end of another's share.
 xdist = $(if $(filter 0,$(WORKERS)),-n 0,-n $(WORKERS) --dist worksteal)
+# make serve WORKERS=N: processes serving requests (auto: one per core); one unless WORKERS is given.
+serve_workers = $(if $(filter file,$(origin WORKERS)),1,$(WORKERS))
 
 # `dvc pull` that, when it fails, names the remote and says where to fix it.
 define dvc_pull
@@ -212,8 +217,8 @@ update-data: setup ## A newer file of the adopted data: DATA=file.csv (keeps par
 	@test -n "$(DATA)" || { echo "usage: make update-data DATA=file.csv" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.usedata --update --data "$(DATA)"
 
-release: setup ## Register the model at HEAD (clean tree, on gate.base, full gate passes) [NOTES=...] [FORCE=why]
-	$(PY) -m mlpipeline.commands.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag) --force-reason "$(FORCE)"
+release: setup ## Register the model at HEAD (clean tree, on gate.base, full gate passes) [NOTES=...] [FORCE=why] [ALLOW_UNPAIRED=why]
+	$(PY) -m mlpipeline.commands.registry release --notes "$(NOTES)" $(if $(VERSION),--version $(VERSION),) $(push_flag) --force-reason "$(FORCE)" --allow-unpaired "$(ALLOW_UNPAIRED)"
 
 promote: setup ## Assign a stage to a version: VERSION=vX.Y.Z STAGE=prod|staging
 	@test -n "$(VERSION)" -a -n "$(STAGE)" || { echo "usage: make promote VERSION=vX.Y.Z STAGE=prod" >&2; exit 2; }
@@ -233,8 +238,8 @@ predict: setup ## Predict: INPUT=in.csv OUTPUT=out.csv [STAGE=prod | VERSION=vX.
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make predict INPUT=in.csv OUTPUT=out.csv [STAGE=prod]" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.predict --input "$(INPUT)" --output "$(OUTPUT)" --stage "$(STAGE)" --version "$(VERSION)"
 
-serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] [PORT=8000] [HOST=127.0.0.1] [LOG=served.jsonl]
-	$(PY) -m mlpipeline.commands.serve --stage "$(STAGE)" --version "$(VERSION)" --host "$(HOST)" --port "$(PORT)" --log "$(LOG)"
+serve: $(SERVE_STAMP) ## Serve a model over HTTP: [STAGE=prod | VERSION=vX.Y.Z] [PORT=8000] [HOST=127.0.0.1] [WORKERS=1] [LOG=served.jsonl]
+	$(PY) -m mlpipeline.commands.serve --stage "$(STAGE)" --version "$(VERSION)" --host "$(HOST)" --port "$(PORT)" --workers "$(serve_workers)" --log "$(LOG)"
 
 monitor: setup ## Drift and quality of a batch vs the model's profile: INPUT=batch.csv [STAGE=prod | VERSION=vX.Y.Z]
 	@test -n "$(INPUT)" || { echo "usage: make monitor INPUT=batch.csv [STAGE=prod]" >&2; exit 2; }

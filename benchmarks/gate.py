@@ -311,17 +311,16 @@ def latency_under_load(settings: Settings, rows: int = 200) -> dict[str, Any]:
     from mlpipeline.adapters.modelstore import load_verified
     from mlpipeline.core import latency
     from mlpipeline.core.contract import load_contract
-    from mlpipeline.core.prediction import score
+    from mlpipeline.core.rows import as_records, served_call
 
     card = read_json(ROOT / "models/model.json")
     model = load_verified(ROOT / "models/model.joblib", card)
     contract = load_contract(ROOT / settings.data.contract, settings.data.target)
-    test = pd.read_parquet(ROOT / "data/prepared/test.parquet").iloc[:rows]  # compare also times it whole
+    frame = pd.read_parquet(ROOT / "data/prepared/test.parquet").iloc[:rows]  # compare also times it whole
+    test = as_records(frame.drop(columns=[settings.data.target]))
+    served = served_call(model, card, contract)
 
-    def served(x: pd.DataFrame) -> Any:
-        return score(model, card, contract, x, "bench")
-
-    def three_times(x: pd.DataFrame) -> Any:
+    def three_times(x: list[Any]) -> Any:
         for _ in range(2):
             served(x)
         return served(x)

@@ -1,11 +1,15 @@
-"""`make bench`, serving part: what HTTP costs over scoring in-process, and a bounded load run.
+"""`make bench`, serving part: what HTTP costs over the model, how it scales, and what it survives.
 
-- Single-row `/predict` p50/p95 on loopback against `core.prediction.score` of the same row in
-  this process (taken in turn, so a busy moment of the machine hits both), and their ratio.
-- Rows/s of 1,000-row requests against `make predict`'s own path (commands.predict.run) on the
-  same rows, and against `make predict` as a command (its start-up included).
-- A load run: ``--load-seconds`` at ``--concurrency`` (threads with keep-alive clients) of
-  single-row requests; requests served, errors, and the server's resident memory before and after.
+- Single-row `/predict` p50/p95 on loopback against the model's own prediction of the same row
+  in this process (scikit-learn's pipeline, ``predict_proba`` of a one-row frame), and against the
+  served path in-process (``core.rows``: the row checked, then the compiled model); the ratios.
+- Rows/s of 1,000-row requests against `make predict`'s own path and `make predict` as a command.
+- Throughput: single-row requests/s at ``--concurrency`` with 1 and 2 worker processes
+  (`make serve WORKERS=N`), from an asyncio keep-alive client cheap enough not to be the limit.
+- A load and fault run: ``--fault-clients`` clients for ``--load-seconds`` mixing good rows, rows
+  that break the contract, malformed JSON, NaN, bodies over the byte limit (declared, with
+  ``Expect: 100-continue`` as curl sends them) and over the row limit: 5xx answers and dropped
+  connections counted, p50/p99 of the good requests, the server's resident memory before and after.
 
 The service is `make serve`'s command (uvicorn) in a subprocess, on the project's bundled sample.
 """
@@ -13,14 +17,15 @@ The service is `make serve`'s command (uvicorn) in a subprocess, on the project'
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
+import random
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,7 +37,7 @@ from run import copy_project
 
 from mlpipeline.commands import predict as predict_cmd
 from mlpipeline.commands.serve import from_registry
-from mlpipeline.core.prediction import score
+from mlpipeline.core.rows import RowPath
 
 
 class Client:
@@ -79,24 +84,35 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def single_row(client: Client, served, rows: list[dict], frame: pd.DataFrame, n: int) -> dict:
-    http, local = [], []
+    """HTTP against the model alone and against the served path in-process, rows taken in turn."""
+    http, model, path_ms = [], [], []
+    features = served.features
+    path = RowPath(served)
     client.request("POST", "/predict", {"rows": rows[:1]})
-    score(served.model, served.card, served.contract, frame.iloc[:1].copy(), "bench")
+    served.model.predict_proba(frame[features].iloc[:1])
     for i in range(n):
+        row = rows[i % len(rows)]
         start = time.perf_counter()
-        status, body = client.request("POST", "/predict", {"rows": [rows[i % len(rows)]]})
+        status, body = client.request("POST", "/predict", {"rows": [row]})
         http.append((time.perf_counter() - start) * 1000)
         assert status == 200, body
+        one = frame[features].iloc[[i % len(frame)]]
         start = time.perf_counter()
-        score(served.model, served.card, served.contract, frame.iloc[[i % len(frame)]].copy(), "bench")
-        local.append((time.perf_counter() - start) * 1000)
+        served.model.predict_proba(one)
+        model.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        records, _ = path.check([row])
+        path.score(records)
+        path_ms.append((time.perf_counter() - start) * 1000)
     return {
         "http_p50_ms": _pct(http, 50),
         "http_p95_ms": _pct(http, 95),
-        "in_process_p50_ms": _pct(local, 50),
-        "in_process_p95_ms": _pct(local, 95),
-        "p50_ratio": round(_pct(http, 50) / _pct(local, 50), 2),
-        "p95_ratio": round(_pct(http, 95) / _pct(local, 95), 2),
+        "model_p50_ms": _pct(model, 50),
+        "in_process_p50_ms": _pct(path_ms, 50),
+        "in_process_p95_ms": _pct(path_ms, 95),
+        "fast_path": path.compiled is not None,
+        "http_over_model_p50": round(_pct(http, 50) / _pct(model, 50), 2),
+        "p50_ratio": round(_pct(http, 50) / _pct(path_ms, 50), 2),
     }
 
 
@@ -127,38 +143,158 @@ def batch(client: Client, project: Path, rows: list[dict], csv: Path, reps: int)
     }
 
 
-def load(port: int, rows: list[dict], seconds: float, concurrency: int, pid: int) -> dict:
-    served, errors = [0] * concurrency, [0] * concurrency
-    before = _rss_mb(pid)
+def _request(body: bytes, extra: str = "", declared: int | None = None) -> bytes:
+    length = len(body) if declared is None else declared
+    head = (
+        f"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: {length}\r\n{extra}\r\n"
+    )
+    return head.encode() + body
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status of one response, read whole, and whether the server keeps the connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection", "").lower() != "close"
+
+
+async def _clients(port: int, plan: list[tuple[str, bytes]], seconds: float, clients: int) -> dict:
+    """``clients`` keep-alive connections sending ``plan``'s requests in turn for ``seconds``."""
+    statuses: dict[str, dict[int, int]] = {}
+    dropped: dict[str, int] = {}
+    good_ms: list[float] = []
     stop = time.monotonic() + seconds
 
-    def worker(k: int) -> None:
-        client, i = Client(port), k
+    async def client(k: int) -> None:
+        reader = writer = None
+        i = k * 7
         while time.monotonic() < stop:
+            kind, request = plan[i % len(plan)]
+            i += 1
             try:
-                ok = client.request("POST", "/predict", {"rows": [rows[i % len(rows)]]})[0] == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                client.close()
-                client = Client(port)
-            served[k] += ok
-            errors[k] += not ok
-            i += concurrency
-        client.close()
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                start = time.perf_counter()
+                writer.write(request)
+                await writer.drain()
+                status, keep = await _answer(reader)
+                if kind == "good":
+                    good_ms.append((time.perf_counter() - start) * 1000)
+                statuses.setdefault(kind, {}).setdefault(status, 0)
+                statuses[kind][status] += 1
+                if not keep:  # an orderly close the server announced: open a new connection
+                    writer.close()
+                    writer = None
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                dropped[kind] = dropped.get(kind, 0) + 1
+                if writer is not None:
+                    writer.close()
+                writer = None
+        if writer is not None:
+            writer.close()
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return {"statuses": statuses, "dropped": dropped, "good_ms": good_ms}
+
+
+def _server(root: Path, env: dict, port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlpipeline.commands.serve", "--port", str(port), "--workers", str(workers)],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(600):
+        try:
+            if Client(port).request("GET", "/health")[0] == 200:
+                # every worker up: a few more answers, then the process tree is whole
+                time.sleep(1.0 if workers > 1 else 0)
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit(f"the service on port {port} never became healthy")
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _rss_mb(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            todo += [int(c) for c in task.read_text().split()]
+    return round(total, 1)
+
+
+def throughput(root: Path, env: dict, rows: list[dict], seconds: float, concurrency: int) -> dict:
+    """Single-row requests/s with 1 and 2 worker processes."""
+    plan = [("good", _request(json.dumps({"rows": [r]}).encode())) for r in rows[:200]]
+    out = {}
+    for workers in (1, 2):
+        port = _port()
+        server = _server(root, env, port, workers)
+        try:
+            found = asyncio.run(_clients(port, plan, seconds, concurrency))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        good = found["statuses"].get("good", {}).get(200, 0)
+        out[f"workers_{workers}"] = {
+            "requests_per_s": round(good / seconds, 1),
+            "p50_ms": _pct(found["good_ms"], 50),
+            "p99_ms": _pct(found["good_ms"], 99),
+            "errors": sum(found["dropped"].values())
+            + sum(n for s, n in found["statuses"].get("good", {}).items() if s != 200),
+        }
+    out["concurrency"], out["seconds"] = concurrency, seconds
+    return out
+
+
+def fault_plan(rows: list[dict], column: str) -> list[tuple[str, bytes]]:
+    """The mix the load and fault run sends, shuffled with a fixed seed."""
+    good = [("good", _request(json.dumps({"rows": [r]}).encode())) for r in rows[:200]]
+    bad_rows = [{**r, column: "soon"} for r in rows[:20]]
+    bad = [("contract", _request(json.dumps({"rows": [r]}).encode())) for r in bad_rows]
+    malformed = [("malformed", _request(b'{"rows": [{"a": 1,')), ("malformed", _request(b"[" * 50_000))]
+    nan = [("nan", _request(b'{"rows": [{"tenure": NaN}]}'))]
+    too_big = [("oversized", _request(b"", "expect: 100-continue\r\n", declared=9 * 1024 * 1024))]
+    too_many = [("too_many_rows", _request(json.dumps({"rows": [{}] * 20_000}).encode()))]
+    plan = good * 8 + bad * 10 + malformed * 20 + nan * 20 + too_big * 20 + too_many * 10
+    random.Random(0).shuffle(plan)
+    return plan
+
+
+def load_and_faults(
+    root: Path, env: dict, rows: list[dict], column: str, seconds: float, clients: int, workers: int
+) -> dict:
+    """``clients`` connections of mixed good and hostile requests; what broke, what it cost."""
+    port = _port()
+    server = _server(root, env, port, workers)
+    try:
+        before = _tree_rss_mb(server.pid)
+        found = asyncio.run(_clients(port, fault_plan(rows, column), seconds, clients))
+        after = _tree_rss_mb(server.pid)
+        alive = Client(port).request("GET", "/health")[0] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    statuses = found["statuses"]
     return {
         "seconds": seconds,
-        "concurrency": concurrency,
-        "requests": sum(served),
-        "errors": sum(errors),
-        "requests_per_s": round(sum(served) / seconds, 1),
-        "server_rss_mb_start": before,
-        "server_rss_mb_end": _rss_mb(pid),
+        "clients": clients,
+        "workers": workers,
+        "answers": {k: {str(s): n for s, n in sorted(v.items())} for k, v in sorted(statuses.items())},
+        "server_errors_5xx": sum(n for v in statuses.values() for s, n in v.items() if s >= 500),
+        "dropped_connections": sum(found["dropped"].values()),
+        "good_p50_ms": _pct(found["good_ms"], 50),
+        "good_p99_ms": _pct(found["good_ms"], 99),
+        "rss_mb_start": before,
+        "rss_mb_end": after,
+        "rss_growth_mb": round(after - before, 1),
+        "healthy_after": alive,
     }
 
 
@@ -166,8 +302,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--single", type=int, default=300, help="single-row requests timed")
     parser.add_argument("--reps", type=int, default=5, help="1,000-row requests timed")
-    parser.add_argument("--load-seconds", type=float, default=60)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--load-seconds", type=float, default=60, help="each load run's length")
+    parser.add_argument("--concurrency", type=int, default=8, help="clients of the throughput runs")
+    parser.add_argument("--fault-clients", type=int, default=64, help="clients of the load and fault run")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the load and fault run")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,17 +318,8 @@ def main() -> int:
         rows = data.astype(object).where(data.notna(), None).to_dict(orient="records")
         served, _, _ = from_registry(root, None, None, Path(tmp))
         port = _port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mlpipeline.commands.serve", "--port", str(port)],
-            cwd=root, env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        server = _server(root, project.env, port, 1)
         try:
-            for _ in range(300):
-                try:
-                    if Client(port).request("GET", "/health")[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.1)
             client = Client(port)
             frame = pd.read_csv(csv)
             figures = {
@@ -198,15 +327,25 @@ def main() -> int:
                 "batch": batch(client, root, rows, csv, args.reps),
             }
             client.close()
-            figures["load"] = load(port, rows, args.load_seconds, args.concurrency, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
+        figures["throughput"] = throughput(root, project.env, rows, args.load_seconds, args.concurrency)
+        column = next(k for k, v in rows[0].items() if isinstance(v, int) and not isinstance(v, bool))
+        figures["load_and_faults"] = load_and_faults(
+            root, project.env, rows, column, args.load_seconds, args.fault_clients, args.workers
+        )
     print(json.dumps(figures, indent=2))
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
-    load_ok = figures["load"]["errors"] == 0 and figures["load"]["requests"] > 0
-    return 0 if load_ok else 1
+    faults = figures["load_and_faults"]
+    survived = (
+        faults["server_errors_5xx"] == 0
+        and faults["dropped_connections"] == 0
+        and faults["healthy_after"]
+        and all(v["errors"] == 0 for k, v in figures["throughput"].items() if k.startswith("workers_"))
+    )
+    return 0 if survived else 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from mlpipeline.core import latency, rules
 from mlpipeline.core.evaluation import evaluate
 from mlpipeline.core.frames import quality_figures, split_ready
 from mlpipeline.core.model import fit
-from mlpipeline.core.prediction import score
+from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.core.split import sample, split
 from mlpipeline.errors import PipelineError
 
@@ -52,8 +52,8 @@ def main() -> int:
     result = evaluate(settings, model, facts, test, train[target])
     card = {**facts, "task": settings.task, "target": target, "id_column": ident}
     timing = latency.measure(
-        lambda rows: score(model, card, contract, rows, "latency"),  # a served row's path
-        test,
+        served_call(model, card, contract),  # a served request's path, as evaluate times it
+        as_records(test.drop(columns=[target])),
         settings.evaluate.latency_rows,
         model_path.stat().st_size,
         result["batch_seconds"],

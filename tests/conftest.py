@@ -328,7 +328,7 @@ def template_repo(built_template: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 TIMINGS = ("latency_p50_ms", "latency_p95_ms", "throughput_rows_per_s")
-# The sample times 50 served rows three times, ~6 s of every evaluate: the test project needs
+# The sample times 200 served requests three times: the test project needs
 # the figures, not their precision.
 LATENCY_ROWS = 10
 
@@ -344,8 +344,8 @@ def without_timing_rules(params: str) -> str:
     )]  # fmt: skip
     assert len(kept) < len(params.splitlines()), "the sample's timing rule moved: update without_timing_rules"
     text = "".join(kept)
-    assert "  latency_rows: 50 " in text, "the sample's latency_rows moved: update without_timing_rules"
-    return text.replace("  latency_rows: 50 ", f"  latency_rows: {LATENCY_ROWS} ", 1)
+    assert "  latency_rows: 200 " in text, "the sample's latency_rows moved: update without_timing_rules"
+    return text.replace("  latency_rows: 200 ", f"  latency_rows: {LATENCY_ROWS} ", 1)
 
 
 def use_sample(repo: Repo) -> None:

@@ -87,7 +87,7 @@ def test_no_pull_request_target_and_no_expressions_in_run() -> None:
         for job in workflow["jobs"].values():
             for step in job.get("steps", []):
                 assert "${{" not in step.get("run", ""), f"{path.name}: expression inside run: {step['run']}"
-                if "uses" in step:
+                if "uses" in step and not step["uses"].startswith("./"):  # ./: this repository's own
                     assert re.search(r"@[0-9a-f]{40}\b", step["uses"]), f"unpinned action {step['uses']}"
 
 
@@ -121,7 +121,7 @@ def test_write_tokens_reach_only_the_step_that_writes() -> None:
     """In jobs that may write to the repository, checkout keeps no credentials and only the last
     step sees a token: everything before it (installing, running the project) cannot push."""
     for workflow, name, job in jobs():
-        if job["permissions"].get("contents") != "write":
+        if job["permissions"].get("contents") != "write" or "steps" not in job:
             continue
         steps = job["steps"]
         checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
@@ -152,9 +152,99 @@ def test_pull_requests_test_the_oldest_python_and_nightly_every_supported_one() 
 
 def test_every_job_has_a_time_limit() -> None:
     """A hung step (a lock, a prompt, a server that never answers) must not hold a runner for GitHub's
-    default of six hours."""
+    default of six hours. (A job that calls a reusable workflow cannot set one: its jobs do.)"""
     for workflow, name, job in jobs():
+        if "uses" in job:
+            continue
         assert 0 < job.get("timeout-minutes", 0) <= 120, f"{workflow}:{name} has no timeout-minutes"
+
+
+REMOTE_TARGETS = r"\bmake (repro|ci|push|release|monitor|retrain|refresh-data)\b|release-on-main"
+
+
+def test_every_job_that_reads_the_dvc_remote_gets_its_credentials_first() -> None:
+    """One definition (.github/actions/dvc-credentials) for every remote kind, before the first
+    command that pulls or pushes; no step carries credentials of its own."""
+    action = yaml.safe_load((ROOT / ".github/actions/dvc-credentials/action.yml").read_text())
+    kinds = set(action["inputs"])
+    for workflow, name, job in jobs():
+        steps = job.get("steps", [])
+        for step in steps:
+            assert "AWS_SECRET_ACCESS_KEY" not in yaml.safe_dump(step.get("env", {})), f"{workflow}:{name}"
+        reads = [i for i, s in enumerate(steps) if re.search(REMOTE_TARGETS, s.get("run", ""))]
+        if not reads:
+            continue
+        given = [i for i, s in enumerate(steps) if s.get("uses") == "./.github/actions/dvc-credentials"]
+        assert given and given[0] < reads[0], f"{workflow}:{name} reads the remote without credentials"
+        assert set(steps[given[0]]["with"]) == kinds, f"{workflow}:{name} passes some remote kinds only"
+
+
+@pytest.mark.integration  # dvc's and git's processes
+def test_the_credentials_reach_each_remote_kind_in_the_form_dvc_reads(tmp_path: Path) -> None:
+    """.github/scripts/dvc-credentials.sh on a real DVC repository with a remote of every kind."""
+    env = {**tool_env(tmp_path), "DVC": str(VENV_BIN / "dvc"), "RUNNER_TEMP": str(tmp_path / "runner")}
+    repo = tmp_path / "r"
+    repo.mkdir()
+
+    def run(*args: str, extra: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            list(args), cwd=repo, env={**env, **(extra or {})}, capture_output=True, text=True, check=True
+        )
+        return done.stdout + done.stderr
+
+    run("git", "init", "-q")
+    run(str(VENV_BIN / "dvc"), "init", "-q")
+    remotes = {"s3": "s3://bucket/dvc", "gs": "gs://bucket/dvc", "az": "azure://box/dvc",
+               "ssh": "ssh://me@host/srv/dvc", "local": str(tmp_path / "store")}  # fmt: skip
+    for name, url in remotes.items():
+        run(str(VENV_BIN / "dvc"), "remote", "add", name, url)
+    script = str(ROOT / ".github/scripts/dvc-credentials.sh")
+    said = run("bash", script)
+    assert "no credentials given" in said and not (repo / ".dvc/config.local").exists()
+    secrets = {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "s3-secret-value",
+        "GOOGLE_APPLICATION_CREDENTIALS_JSON": '{"type": "service_account", "private_key": "gcs-secret"}',
+        "AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=azure-secret",
+        "DVC_SSH_PRIVATE_KEY": "-----BEGIN KEY-----ssh-secret",
+    }
+    said = run("bash", script, extra=secrets)
+    assert not any(v in said for v in secrets.values())  # names in the log, never values
+    local = run(str(VENV_BIN / "dvc"), "config", "--local", "--list")
+    assert (
+        "remote.s3.access_key_id=AKIAEXAMPLE" in local
+        and "remote.s3.secret_access_key=s3-secret-value" in local
+    )
+    assert "remote.az.connection_string=AccountName=a;AccountKey=azure-secret" in local
+    key_files = {
+        name: Path(re.search(rf"remote\.{name}\.{option}=(.+)", local)[1])
+        for name, option in (("gs", "credentialpath"), ("ssh", "keyfile"))
+    }
+    assert key_files["gs"].read_text() == secrets["GOOGLE_APPLICATION_CREDENTIALS_JSON"]
+    assert key_files["ssh"].read_text() == secrets["DVC_SSH_PRIVATE_KEY"]
+    for path in key_files.values():
+        assert path.stat().st_mode & 0o777 == 0o600 and repo not in path.parents
+    assert "remote.local." not in local
+    assert ".dvc/config.local" not in run("git", "status", "--porcelain", "--untracked-files=all")
+
+
+@pytest.mark.integration  # git's process
+def test_the_bot_may_push_to_origin_and_nothing_else_changes(tmp_path: Path) -> None:
+    env = {**tool_env(tmp_path), "GH_TOKEN": "ghs_token", "SERVER": "https://github.com", "REPOSITORY": "o/r"}
+    subprocess.run(["git", "init", "-q", str(tmp_path)], env=env, check=True)
+    subprocess.run(
+        ["git", "remote", "add", "origin", "https://github.com/o/r.git"], cwd=tmp_path, env=env, check=True
+    )
+    subprocess.run(["bash", str(ROOT / ".github/scripts/push-as-bot.sh")], cwd=tmp_path, env=env, check=True)
+
+    def get(key: str) -> str:
+        return subprocess.run(
+            ["git", "config", key], cwd=tmp_path, env=env, capture_output=True, text=True
+        ).stdout.strip()
+
+    assert get("remote.origin.pushurl") == "https://x-access-token:ghs_token@github.com/o/r.git"
+    assert get("remote.origin.url") == "https://github.com/o/r.git"  # fetches stay anonymous
+    assert get("user.name") == "github-actions[bot]"
 
 
 def test_pull_requests_run_the_gate_before_any_test_and_the_end_to_end_tier_only_on_machinery() -> None:
@@ -170,11 +260,21 @@ def test_pull_requests_run_the_gate_before_any_test_and_the_end_to_end_tier_only
     assert set(ci["jobs"]["publish"]["needs"]) == {"check", "e2e"}  # main releases after every tier ran
 
 
-def test_prod_waits_for_a_reviewer_and_delivery_starts_only_from_version_tags() -> None:
+def test_prod_waits_for_a_reviewer_and_delivery_starts_from_a_release_or_a_version_tag() -> None:
     """Who may put a model in prod is GitHub's environment protection, so every job that does
-    must run in the `production` environment; cd.yml must not fire on stage tags (model#prod#N)."""
+    must run in the `production` environment. cd.yml must not fire on stage tags (model#prod#N),
+    and ci.yml's release must call it: its tag, pushed with GITHUB_TOKEN, starts no workflow."""
     cd = yaml.safe_load((ROOT / ".github/workflows/cd.yml").read_text())
-    assert cd[True] == {"push": {"tags": ["model@v*"]}}
+    assert cd[True]["push"] == {"tags": ["model@v*"]}
+    assert cd[True]["workflow_call"]["inputs"]["version"]["required"] is True
+    ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    deliver = ci["jobs"]["deliver"]
+    assert deliver["uses"] == "./.github/workflows/cd.yml" and deliver["needs"] == "publish"
+    assert deliver["with"]["version"] == "${{ needs.publish.outputs.version }}"
+    assert set(deliver["secrets"]) == set(cd[True]["workflow_call"]["secrets"])  # every remote kind
+    # A called workflow's jobs get at most what the calling job grants.
+    wanted = {k: v for job in cd["jobs"].values() for k, v in job["permissions"].items() if v == "write"}
+    assert all(deliver["permissions"].get(k) == "write" for k in wanted), wanted
     for workflow, name, job in jobs():
         runs = " ".join(step.get("run", "") for step in job.get("steps", []))
         if re.search(r"STAGE=prod|make rollback", runs):

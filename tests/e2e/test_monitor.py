@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from mlpipeline.adapters.servinglog import RowLog
+from mlpipeline.core.rows import Scored
 from tests.conftest import Repo
 
 e2e, integration = pytest.mark.e2e, pytest.mark.integration
@@ -136,9 +137,10 @@ def test_rows_served_with_a_log_are_monitored(repo: Repo, tmp_path: Path, monito
 @pytest.mark.fast
 def test_the_serving_log_rotates_and_keeps_its_last_files(tmp_path: Path) -> None:
     log = RowLog(tmp_path / "served.jsonl", max_bytes=2000, keep=2)
-    rows = pd.DataFrame({"x": range(10), "note": ["a" * 40] * 10})
+    rows = [{"x": x, "note": "a" * 40} for x in range(10)]
     for i in range(12):
-        log(rows, pd.DataFrame({"prediction": [i] * 10}), {"version": "v1", "time": float(i)})
+        scored = Scored(["prediction"], [{"prediction": i}] * 10, [])
+        log(rows, scored, {"version": "v1", "time": float(i)})
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["served.jsonl", "served.jsonl.1", "served.jsonl.2"]
     assert all(p.stat().st_size <= 2000 for p in tmp_path.iterdir())

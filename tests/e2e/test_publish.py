@@ -32,8 +32,13 @@ def test_publish_with_the_shipped_remote_then_predict_from_another_clone(repo: R
     assert publisher.git("status", "--porcelain").stdout == ""
     publisher.make("push")
     assert publisher.git("status", "--porcelain").stdout == "", "make push dirtied the tree"
-    done = publisher.make("release", "NOTES=published by CI", "PUSH=1")
-    assert "registered model v1.0.0" in done.stdout
+    # ci.yml's release step: a new version is named for the deliver job; a second run names none.
+    outputs = tmp_path / "github_output"
+    for _ in range(2):
+        publisher.run(
+            "bash", ".github/scripts/release-on-main.sh", env={"GITHUB_OUTPUT": str(outputs), "SHA": "abc"}
+        )
+    assert outputs.read_text().splitlines() == ["version=v1.0.0", "version="]
 
     consumer = repo.clone(origin, "consumer")
     assert "model@v1.0.0" in consumer.git("tag", "-l").stdout.split()

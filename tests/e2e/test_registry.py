@@ -7,6 +7,7 @@ commands decide, with their ``main()`` in-process on the same kind of repository
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -171,6 +172,28 @@ def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(re
     assert done.returncode != 0
     assert "full gate against model@v1.0.0 failed (f1 no worse than base by 0.03" in done.stderr
     assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
+
+
+@integration
+def test_release_refuses_when_the_last_versions_model_cannot_be_restored(repo: Repo, registry) -> None:
+    """As on a CI runner with a fresh cache and no remote credentials: the gate could only compare
+    recorded figures, which the release refuses unless told why."""
+    registry(repo, "release")
+    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
+    repo.dvc("repro", "-q")
+    repo.commit("another model")
+    shutil.rmtree(repo.path / ".dvc/cache")
+    repo.dvc("remote", "modify", "--local", "sample", "url", str(repo.path.parent / "unreachable"))
+    done = registry(repo, "release")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert "model@v1.0.0's model could not be restored" in line and "ALLOW_UNPAIRED" in line
+    assert repo.git("tag", "-l", "model@*").stdout.split() == ["model@v1.0.0"]
+    registry(repo, "release", "--allow-unpaired", "remote moved; figures checked by hand")
+    message = repo.git("tag", "-l", "--format=%(contents)", "model@v1.1.0").stdout
+    card = json.loads(message.split("```json model-card", 1)[1].split("```", 1)[0])
+    assert card["gate"]["unpaired_allowed"] == "remote moved; figures checked by hand"
+    assert card["gate"]["pairing"]["mode"] == "unpaired"
 
 
 @integration

@@ -29,7 +29,10 @@ def check_predictions_match(client: Any, rows: list[dict[str, Any]], expected: p
     """The same rows give what `make predict` wrote: the same columns, the same values."""
     answer = client.post("/predict", json={"rows": rows})
     assert answer.status_code == 200, answer.text
-    got = pd.DataFrame(answer.json()["predictions"])
+    _same(pd.DataFrame(answer.json()["predictions"]), expected)
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert list(got.columns) == list(expected.columns)
     for column in expected.columns:
         for a, b in zip(got[column].tolist(), expected[column].tolist(), strict=True):
@@ -61,9 +64,14 @@ def check_bad_requests_are_refused_and_named(
     missing = [{k: v for k, v in r.items() if k != column} for r in rows[:2]]
     answer = client.post("/predict", json={"rows": missing})
     assert answer.status_code == 422 and {p["column"] for p in answer.json()["detail"]} == {column}
-    for body in (b"not json", b'{"rows": []}', b'{"rows": [1, 2]}', b'{"other": 1}'):
+    for body, status in (
+        (b"not json", 400),
+        (b'{"rows": []}', 422),
+        (b'{"rows": [1, 2]}', 422),
+        (b'{"other": 1}', 422),
+    ):
         answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
-        assert answer.status_code == 422, (body, answer.status_code)
+        assert answer.status_code == status, (body, answer.status_code)
     many = json.dumps({"rows": rows * (10_000 // len(rows) + 1)})  # over the row limit, under 8 MiB
     answer = client.post("/predict", content=many, headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "rows" in answer.json()["detail"]
@@ -72,6 +80,77 @@ def check_bad_requests_are_refused_and_named(
     answer = client.post("/predict", content=wide, headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "bytes" in answer.json()["detail"]
     assert client.get("/health").status_code == 200
+
+
+def _post(client: Any, path: str, body: Any, content_type: str = "application/json") -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(path, content=data, headers={"content-type": content_type})
+
+
+def check_hostile_bodies_cost_nothing(client: Any, rows: list[dict[str, Any]]) -> None:
+    """Bodies built to exhaust the service get a short 4xx, and the service stays up: row counts
+    refused from the body's shape, problems capped, chunked bodies held to the byte limit, JSON
+    that is not JSON (NaN, nesting past the parser's depth) and other content types refused."""
+    answer = _post(client, "/predict", {"rows": [{}] * 20_000})  # 60 KB that once cost 480 MiB
+    assert answer.status_code == 413 and "10000" in answer.json()["detail"]
+    answer = _post(client, "/predict", {"rows": [{}] * 10_000})  # within the count: problems capped
+    assert answer.status_code == 422 and len(answer.content) < 20_000
+    assert answer.json()["detail"][-1]["rule"].startswith("stopped after")
+
+    def chunks():  # no Content-Length: the limit must hold while the body streams
+        yield b'{"rows": [{"padding": "'
+        for _ in range(9):
+            yield b"x" * (1024 * 1024)
+        yield b'"}]}'
+
+    answer = client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "bytes" in answer.json()["detail"]
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"rows": [{"tenure": NaN}]}', b'{"rows": Infinity}'):
+        answer = _post(client, "/predict", body)
+        assert answer.status_code == 400 and "not JSON" in answer.json()["detail"], body[:30]
+    huge = {**rows[0], rows_text_column(rows): "y" * 100_000}
+    answer = _post(client, "/predict", {"rows": [huge]})
+    assert answer.status_code == 422, answer.text[:200]
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "text/csv"):
+        answer = _post(client, "/predict", {"rows": rows[:1]}, kind)
+        assert answer.status_code == 415 and "application/json" in answer.json()["detail"]
+    assert _post(client, "/predict", {"rows": rows[:1]}).status_code == 200
+
+
+def rows_text_column(rows: list[dict[str, Any]]) -> str:
+    """A column of the sample's rows that holds text (a huge value of it is refused by length)."""
+    return next(k for k, v in rows[0].items() if isinstance(v, str))
+
+
+def check_the_protocols_clients_speak(
+    client: Any, rows: list[dict[str, Any]], expected: pd.DataFrame
+) -> None:
+    """The Open Inference Protocol v2 and MLflow's /invocations answer what `make predict` wrote."""
+    assert client.get("/v2/health/ready").json() == {"ready": True}
+    meta = client.get("/v2/models/model").json()
+    assert {i["name"] for i in meta["inputs"]} == set(rows[0]) and meta["outputs"][-1]["name"] == "warnings"
+    columns = list(rows[0])
+    inputs = [
+        {"name": c, "shape": [len(rows), 1], "datatype": "BYTES", "data": [[r[c]] for r in rows]}
+        for c in columns
+    ]
+    answer = client.post("/v2/models/model/infer", json={"id": "q1", "inputs": inputs})
+    assert answer.status_code == 200, answer.text[:300]
+    body = answer.json()
+    assert body["id"] == "q1" and body["model_name"] == "model"
+    got = pd.DataFrame({o["name"]: o["data"] for o in body["outputs"]})
+    _same(got, expected)
+    assert client.post("/v2/models/other/infer", json={"inputs": inputs}).status_code == 404
+    wrong = [{**inputs[0], "shape": [len(rows) + 1]}, *inputs[1:]]
+    answer = client.post("/v2/models/model/infer", json={"inputs": wrong})
+    assert answer.status_code == 400 and inputs[0]["name"] in answer.json()["error"]
+    split = {"columns": columns, "data": [[r[c] for c in columns] for r in rows]}
+    for body in ({"dataframe_split": split}, {"dataframe_records": rows}):
+        answer = client.post("/invocations", json=body)
+        assert answer.status_code == 200, answer.text[:300]
+        _same(pd.DataFrame(answer.json()["predictions"]), expected)
+    answer = client.post("/invocations", json={"instances": rows})
+    assert answer.status_code == 400 and "dataframe_split" in answer.json()["message"]
 
 
 def check_schema_comes_from_the_contract(client: Any, columns: dict[str, Any]) -> None:
@@ -92,6 +171,8 @@ def run_all(
     check_identity(client, sha256)
     check_predictions_match(client, rows, expected)
     check_bad_requests_are_refused_and_named(client, rows, *numeric_column(contract, target))
+    check_hostile_bodies_cost_nothing(client, rows)
+    check_the_protocols_clients_speak(client, rows, expected)
     columns = {k: v for k, v in contract["columns"].items() if k != target}
     check_schema_comes_from_the_contract(client, columns)
     check_predictions_match(client, rows, expected)  # still right after the bad requests

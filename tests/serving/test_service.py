@@ -12,6 +12,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mlpipeline.adapters.http import create_app
 from mlpipeline.commands.serve import export, from_folder
@@ -60,9 +61,10 @@ def _free_port() -> int:
 
 
 def test_make_serve_on_loopback_passes_every_check(template_repo: Repo, scored: dict) -> None:
+    """Two worker processes behind one port, as `make serve WORKERS=2` runs on a 2-core machine."""
     port = _free_port()
     server = subprocess.Popen(
-        ["make", "--no-print-directory", "serve", f"PORT={port}"],
+        ["make", "--no-print-directory", "serve", f"PORT={port}", "WORKERS=2"],
         cwd=template_repo.path,
         env=template_repo.env,
         stdout=subprocess.PIPE,
@@ -73,6 +75,11 @@ def test_make_serve_on_loopback_passes_every_check(template_repo: Repo, scored: 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             checks.wait_healthy(client, 60, lambda: server.stdout.read() if server.poll() is not None else "")
             _all_checks(client, scored)
+            # A port in use fails in one line, before any line says the service is up.
+            busy = template_repo.make("serve", f"PORT={port}", check=False)
+            assert busy.returncode != 0 and "Traceback" not in busy.stderr
+            assert "serve:" not in busy.stdout + busy.stderr.replace("error: serve:", "")
+            assert f"cannot listen on 127.0.0.1:{port}" in busy.stderr and "PORT=" in busy.stderr
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -98,9 +105,14 @@ def test_nothing_a_client_sends_gets_a_5xx_or_breaks_the_schema(app, mode: str) 
             continue  # nothing to break in a request without parameters or body
         strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
 
+        # JSON Schema cannot say that a tensor's shape agrees with its data, or which one of
+        # MLflow's two forms is sent: their schema-valid bodies may be refused (with a 4xx).
+        protocol = operation.path != "/predict"
+        excluded = [positive_data_acceptance] if protocol else []
+
         @given(case=strategy)
         @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         def call(case) -> None:
-            case.call_and_validate()
+            case.call_and_validate(excluded_checks=excluded)  # noqa: B023 (called in this iteration)
 
         call()

@@ -1,9 +1,11 @@
-"""The HTTP face of a served model: FastAPI routes over ``core.prediction.score``.
+"""The HTTP face of a served model: its own routes, the Open Inference Protocol v2 and MLflow's.
 
-`make predict` and this service score through the same function, so a row gets the same answer
-from both. Everything a client can send is answered with a 4xx that says what to fix; a 5xx would
-be a bug of ours. (No ``from __future__ import annotations``: FastAPI reads the request model
-from the route's annotation, which is built at run time from the contract.)
+Every route ends in ``core.rows.RowPath``, the path `make predict`'s answers are held to. What a
+client sends is bounded before any per-row work: the body's bytes while it streams (413, declared
+length or chunked alike), JSON that is JSON (no NaN, no nesting past the parser's depth), the row
+count from the body's shape, then at most ``MAX_PROBLEMS`` row problems. Everything a client can
+send is answered with a 4xx that says what to fix; a 5xx would be a bug of ours. (No ``from
+__future__ import annotations``: FastAPI reads route signatures at run time.)
 """
 
 import json
@@ -11,86 +13,221 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from mlpipeline.core.prediction import BatchRejectedError, Served, score
-from mlpipeline.core.schema import Message, Problems, request_model, row_model
+from mlpipeline.core import protocols
+from mlpipeline.core.prediction import BatchRejectedError, Served
+from mlpipeline.core.protocols import ProtocolError
+from mlpipeline.core.rows import Problem, Record, RowPath, Scored, problems_of
+from mlpipeline.core.schema import Message, Problems, request_model
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_ROWS = 10_000
-RowSink = Callable[[pd.DataFrame, pd.DataFrame, dict[str, Any]], None]
+# Batches up to this size are scored on the event loop (well under a millisecond each); larger
+# ones in the thread pool, so one big batch does not hold up every small request behind it.
+INLINE_ROWS = 64
+MODEL_NAME = "model"
+RowSink = Callable[[list[Record], Scored, dict[str, Any]], None]
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class RefusedError(Exception):
+    """A request answered with ``status`` and ``body`` (shaped for the protocol it came in)."""
+
+    def __init__(self, status: int, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, problems or []
 
 
-class BodyLimit:
-    """ASGI middleware: a body over ``max_bytes`` gets a 413 before it is parsed, declared or not."""
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number; send null for a missing value")
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(self.max_bytes)(scope, receive, send)
-            return
-        seen = 0
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The body as JSON, read at most ``max_bytes`` into memory whether its length is declared or not."""
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if kind and kind != "application/json" and not kind.endswith("+json"):
+        raise RefusedError(415, f"content-type {kind}: send application/json")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise RefusedError(413, f"request body over {max_bytes} bytes; send fewer rows per request")
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > max_bytes:
+            raise RefusedError(413, f"request body over {max_bytes} bytes; send fewer rows per request")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks), parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise RefusedError(
+            400, f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except ValueError as exc:  # NaN/Infinity, or bytes that are not UTF-8 text
+        raise RefusedError(400, f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise RefusedError(400, "the body is not JSON this service reads: nested too deeply") from None
 
-        async def limited() -> dict[str, Any]:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _BodyTooLargeError
-            return message
 
+class Service:
+    """The routes' shared work: read, check, score, log."""
+
+    def __init__(self, path: RowPath, max_bytes: int, max_rows: int, sink: RowSink | None) -> None:
+        self.path, self.max_bytes, self.max_rows, self.sink = path, max_bytes, max_rows, sink
+        self.version = str(path.served.identity.get("version") or "workspace")
+
+    async def score(self, items: list[Any]) -> Scored:
+        """Checked, scored and logged rows; ``RefusedError`` with the problems otherwise."""
+        records, problems = self.path.check(items)
+        if problems:
+            raise RefusedError(422, "rows that break the data contract", problems)
         try:
-            await self.app(scope, limited, send)
-        except _BodyTooLargeError:
-            await _too_large(self.max_bytes)(scope, receive, send)
+            if len(records) <= INLINE_ROWS:
+                scored = self.path.score(records)
+            else:
+                scored = await run_in_threadpool(self.path.score, records)
+        except BatchRejectedError as exc:
+            raise RefusedError(422, "rows outside the data contract", problems_of(exc.failures)) from None
+        if self.sink is not None:
+            self.sink(
+                records, scored, {"version": self.path.served.identity.get("version"), "time": time.time()}
+            )
+        return scored
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body over {limit} bytes; send fewer rows per request"}, 413)
+def _native_error(exc: RefusedError) -> JSONResponse:
+    detail: Any = [p.as_dict() for p in exc.problems] if exc.problems else exc.message
+    if exc.status == 422 and not exc.problems:
+        detail = [{"row": None, "column": None, "rule": exc.message}]
+    return JSONResponse({"detail": detail}, exc.status)
 
 
-def _problems(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Pydantic's errors as (row, column, rule): what a client needs to fix the row."""
-    found = []
-    for err in exc.errors():
-        loc = [p for p in err["loc"] if p != "body"]
-        row = loc[1] if len(loc) > 1 and loc[0] == "rows" and isinstance(loc[1], int) else None
-        column = str(loc[2]) if row is not None and len(loc) > 2 else ".".join(map(str, loc)) or None
-        found.append({"row": row, "column": column, "rule": err["msg"]})
-    return found
+def _v2_error(exc: RefusedError) -> JSONResponse:
+    lines = [
+        f"row {p.row}, column {p.column}: {p.rule}" if p.row is not None else f"{p.column}: {p.rule}"
+        for p in exc.problems
+    ]
+    return JSONResponse(
+        {"error": "; ".join([exc.message, *lines[:5]]), "detail": [p.as_dict() for p in exc.problems]},
+        413 if exc.status == 413 else 415 if exc.status == 415 else 400,
+    )
+
+
+def _mlflow_error(exc: RefusedError) -> JSONResponse:
+    lines = [
+        f"row {p.row}, column {p.column}: {p.rule}" if p.row is not None else f"{p.column}: {p.rule}"
+        for p in exc.problems
+    ]
+    return JSONResponse(
+        {
+            "error_code": "BAD_REQUEST",
+            "message": "; ".join([exc.message, *lines[:5]]),
+            "detail": [p.as_dict() for p in exc.problems],
+        },
+        413 if exc.status == 413 else 415 if exc.status == 415 else 400,
+    )
+
+
+ERRORS = {
+    400: {"model": Message, "description": "a body that is not JSON"},
+    413: {"model": Message, "description": "too many rows or bytes"},
+    415: {"model": Message, "description": "a body that is not application/json"},
+    422: {"model": Problems, "description": "a row, column or rule to fix"},
+}
+OTHER_ERRORS = {
+    400: {"description": "a request to fix, said in the protocol's error shape"},
+    404: {"description": "no model of that name"},
+    413: {"description": "too many rows or bytes"},
+    415: {"description": "a body that is not application/json"},
+}
+_TENSOR = {
+    "type": "object",
+    "required": ["name", "shape", "datatype", "data"],
+    "properties": {
+        "name": {"type": "string", "description": "a column of the data contract"},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "maxItems": 2},
+        "datatype": {
+            "type": "string",
+            "enum": [
+                "BOOL",
+                "INT8",
+                "INT16",
+                "INT32",
+                "INT64",
+                "UINT8",
+                "UINT16",
+                "UINT32",
+                "UINT64",
+                "FP16",
+                "FP32",
+                "FP64",
+                "BYTES",
+            ],
+        },
+        "data": {"type": "array", "description": "row-major values, one per row"},
+        "parameters": {"type": "object"},
+    },
+}
+V2_REQUEST = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "id": {"type": "string"},
+        "parameters": {"type": "object"},
+        "inputs": {"type": "array", "minItems": 1, "items": _TENSOR},
+        "outputs": {
+            "type": "array",
+            "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        },
+    },
+}
+MLFLOW_REQUEST = {
+    "type": "object",
+    "description": "exactly one of dataframe_split or dataframe_records",
+    "properties": {
+        "dataframe_split": {
+            "type": "object",
+            "required": ["columns", "data"],
+            "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "data": {"type": "array", "items": {"type": "array"}},
+            },
+        },
+        "dataframe_records": {"type": "array", "items": {"type": "object"}},
+        "params": {"type": "object"},
+    },
+}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def create_app(
-    served: Served, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS, sink: RowSink | None = None
+    served: Served,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    sink: RowSink | None = None,
+    path: RowPath | None = None,
 ) -> FastAPI:
     """The service for ``served``; ``sink`` (optional) receives each scored batch, for monitoring."""
-    row = row_model(served.contract, served.card["target"], served.features)
-    body = request_model(row)
+    path = path or RowPath(served)
+    service = Service(path, max_bytes, max_rows, sink)
     identity = served.identity
+    card, contract = served.card, served.contract
+    columns = protocols.output_columns(card, contract)
     app = FastAPI(
-        title=f"{identity.get('version') or 'workspace'} model: {served.card['target']}",
-        description=f"Predicts '{served.card['target']}' with {served.card['estimator']}; rows follow the"
-        " data contract it was trained under.",
-        version=str(identity.get("version") or "workspace"),
+        title=f"{identity.get('version') or 'workspace'} model: {card['target']}",
+        description=f"Predicts '{card['target']}' with {card['estimator']}; rows follow the"
+        " data contract it was trained under. Also speaks the Open Inference Protocol v2"
+        f" (/v2/models/{MODEL_NAME}/infer) and MLflow's scoring protocol (/invocations).",
+        version=service.version,
     )
-    app.add_middleware(BodyLimit, max_bytes=max_bytes)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _problems(exc)}, 422)
+    app.state.identity = identity
+    app.state.fast, app.state.why_not_fast = path.compiled is not None, path.why_not_fast
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -102,34 +239,114 @@ def create_app(
         """Which model answers: version, stage, SHA-256, training commit, data hashes, metrics."""
         return identity
 
-    @app.post(
-        "/predict",
-        responses={
-            400: {"model": Message, "description": "a body that is not JSON text"},
-            422: {"model": Problems, "description": "a row, column or rule to fix"},
-            413: {"model": Message, "description": "too many rows or bytes"},
-        },
-    )
-    def predict(request: body) -> JSONResponse:  # type: ignore[valid-type]
+    @app.post("/predict", responses=ERRORS, openapi_extra=_predict_body())
+    async def predict(request: Request) -> JSONResponse:
         """Score rows; each prediction carries the columns `make predict` writes."""
-        rows = request.rows  # type: ignore[attr-defined]
-        if len(rows) > max_rows:
-            return JSONResponse({"detail": f"{len(rows)} rows; at most {max_rows} per request"}, 413)
-        frame = pd.DataFrame([r.model_dump() for r in rows])
         try:
-            predictions, notes = score(served.model, served.card, served.contract, frame, "request")
-        except BatchRejectedError as exc:
-            detail = [
-                {"row": None, "column": f.column, "rule": f.check, "examples": f.examples}
-                for f in exc.failures
-            ]
-            return JSONResponse({"detail": detail}, 422)
-        if sink is not None:
-            sink(frame, predictions, {"version": identity.get("version"), "time": time.time()})
-        records = json.loads(predictions.to_json(orient="records", double_precision=15, date_format="iso"))
-        return JSONResponse({"model": _short(identity), "predictions": records, "warnings": notes})
+            items = protocols.native_rows(await read_json(request, max_bytes), max_rows)
+            scored = await service.score(items)
+        except ProtocolError as exc:
+            return _native_error(RefusedError(exc.status, exc.message))
+        except RefusedError as exc:
+            return _native_error(exc)
+        return JSONResponse({"model": _short(identity), "predictions": scored.rows, "warnings": scored.notes})
 
+    # Open Inference Protocol v2 (KServe, Triton, Seldon MLServer clients).
+    @app.get("/v2")
+    def v2_server() -> dict[str, Any]:
+        """Server metadata."""
+        return {"name": "mlpipeline", "version": service.version, "extensions": []}
+
+    @app.get("/v2/health/live")
+    def v2_live() -> dict[str, bool]:
+        """The process answers."""
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    def v2_ready() -> dict[str, bool]:
+        """The model is loaded and verified."""
+        return {"ready": True}
+
+    def _known(name: str) -> None:
+        if name != MODEL_NAME:
+            raise RefusedError(404, f"no model {name!r}; this server serves {MODEL_NAME!r}")
+
+    @app.get("/v2/models/{name}", responses=OTHER_ERRORS)
+    def v2_model(name: str) -> JSONResponse:
+        """The model's metadata: the contract's columns as inputs, `make predict`'s as outputs."""
+        if name != MODEL_NAME:
+            return JSONResponse({"error": f"no model {name!r}; this server serves {MODEL_NAME!r}"}, 404)
+        return JSONResponse(protocols.v2_metadata(contract, card, MODEL_NAME, service.version, columns))
+
+    @app.get("/v2/models/{name}/ready", responses=OTHER_ERRORS)
+    def v2_model_ready(name: str) -> JSONResponse:
+        """Ready when the name is this server's model."""
+        if name != MODEL_NAME:
+            return JSONResponse({"error": f"no model {name!r}; this server serves {MODEL_NAME!r}"}, 404)
+        return JSONResponse({"name": name, "ready": True})
+
+    async def _infer(request: Request, name: str) -> JSONResponse:
+        try:
+            _known(name)
+            body = await read_json(request, max_bytes)
+            items, wanted = protocols.v2_rows(body, max_rows)
+            scored = await service.score(items)
+            return JSONResponse(
+                protocols.v2_response(scored, MODEL_NAME, service.version, body.get("id"), wanted)
+            )
+        except ProtocolError as exc:
+            return _v2_error(RefusedError(exc.status, exc.message))
+        except RefusedError as exc:
+            return JSONResponse({"error": exc.message}, 404) if exc.status == 404 else _v2_error(exc)
+
+    @app.post("/v2/models/{name}/infer", responses=OTHER_ERRORS, openapi_extra=_body(V2_REQUEST))
+    async def v2_infer(name: str, request: Request) -> JSONResponse:
+        """Score one tensor per column (MLServer's pandas codec); one tensor per output column back."""
+        return await _infer(request, name)
+
+    @app.post(
+        "/v2/models/{name}/versions/{version}/infer", responses=OTHER_ERRORS, openapi_extra=_body(V2_REQUEST)
+    )
+    async def v2_infer_version(name: str, version: str, request: Request) -> JSONResponse:
+        """As ``/v2/models/{name}/infer``; the served version answers whatever version is asked."""
+        return await _infer(request, name)
+
+    # MLflow's scoring server protocol.
+    @app.get("/ping")
+    def ping() -> dict[str, str]:
+        """MLflow's health check."""
+        return {"status": "ok"}
+
+    @app.post("/invocations", responses=OTHER_ERRORS, openapi_extra=_body(MLFLOW_REQUEST))
+    async def invocations(request: Request) -> JSONResponse:
+        """MLflow's ``dataframe_split`` or ``dataframe_records``; ``{"predictions": [...]}`` back."""
+        try:
+            items = protocols.mlflow_rows(await read_json(request, max_bytes), max_rows)
+            return JSONResponse(protocols.mlflow_response(await service.score(items)))
+        except ProtocolError as exc:
+            return _mlflow_error(RefusedError(exc.status, exc.message))
+        except RefusedError as exc:
+            return _mlflow_error(exc)
+
+    def openapi() -> dict[str, Any]:
+        """The schema, with the request rows generated from the data contract."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            body = request_model(path.row).model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(body.pop("$defs", {}))
+            components["PredictRequest"] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _predict_body() -> dict[str, Any]:
+    return _body({"$ref": "#/components/schemas/PredictRequest"})
 
 
 def _short(identity: dict[str, Any]) -> dict[str, Any]:

@@ -8,28 +8,29 @@ logged unless the user asks for it (`make serve LOG=...`).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 MAX_BYTES = 50 * 1024 * 1024
 KEEP = 5
 
 
 class RowLog:
-    """Append scored rows to ``path``; thread-safe (the service scores in a thread pool)."""
+    """Append scored rows to ``path``; safe across threads and across the service's worker processes
+    (an advisory lock on the log's folder around each append and rotation: no file of its own)."""
 
     def __init__(self, path: Path, max_bytes: int = MAX_BYTES, keep: int = KEEP) -> None:
         self.path, self.max_bytes, self.keep = path, max_bytes, keep
         self.lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, rows: pd.DataFrame, predictions: pd.DataFrame, context: dict[str, Any]) -> None:
-        records = json.loads(rows.to_json(orient="records", date_format="iso"))
-        predicted = predictions["prediction"].tolist()
+    def __call__(self, rows: list[dict[str, Any]], scored: Any, context: dict[str, Any]) -> None:
+        """Log ``rows`` (as checked) with their predictions (``scored.column("prediction")``)."""
+        predicted = scored.column("prediction")
         lines = [
             json.dumps(
                 {
@@ -37,16 +38,22 @@ class RowLog:
                     "_prediction": _plain(p),
                     "_version": context.get("version"),
                     "_served_at": context["time"],
-                }
+                },
+                default=_iso,
             )
-            for row, p in zip(records, predicted, strict=True)
+            for row, p in zip(rows, predicted, strict=True)
         ]
         data = ("\n".join(lines) + "\n").encode()
         with self.lock:
-            if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
-                self._rotate()
-            with self.path.open("ab") as fh:
-                fh.write(data)
+            folder = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                fcntl.flock(folder, fcntl.LOCK_EX)
+                if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
+                    self._rotate()
+                with self.path.open("ab") as fh:
+                    fh.write(data)
+            finally:
+                os.close(folder)  # releases the lock
 
     def _rotate(self) -> None:
         oldest = self.path.with_name(f"{self.path.name}.{self.keep}")
@@ -60,3 +67,8 @@ class RowLog:
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+def _iso(value: Any) -> str:
+    """Dates (the only non-JSON values a checked row holds) as ISO 8601 text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

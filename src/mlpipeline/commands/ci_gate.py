@@ -26,7 +26,7 @@ from mlpipeline.config import Settings, load_settings, load_yaml
 from mlpipeline.core import compare, latency, report
 from mlpipeline.core import rules as r
 from mlpipeline.core.contract import load_contract
-from mlpipeline.core.prediction import score
+from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.core.split import row_keys
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
@@ -224,10 +224,11 @@ def paired_evidence(
         # interleaved row by row, so a busy machine slows both alike.
         ours_contract = load_contract(settings.data.contract, settings.data.target)
         theirs_contract = serving_contract(root, commit, card)
+        requests = as_records(rows.drop(columns=[settings.data.target]))
         timed = latency.compare(
             {
-                "branch": (lambda x: score(model, branch_card, ours_contract, x, "latency"), rows),
-                "base": (lambda x: score(base_model, card, theirs_contract, x, "latency"), rows),
+                "branch": (served_call(model, branch_card, ours_contract), requests),
+                "base": (served_call(base_model, card, theirs_contract), requests),
             },
             settings.evaluate.latency_rows,
         )

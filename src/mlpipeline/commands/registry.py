@@ -80,14 +80,25 @@ def on_branch(root: Path, branch: str) -> bool:
     return processes.run(root, "git", "merge-base", "--is-ancestor", "HEAD", branch).returncode == 0
 
 
-def full_gate(settings: Settings, layout: Layout, known: list[Version], forced: str) -> dict[str, Any]:
+def full_gate(
+    settings: Settings, layout: Layout, known: list[Version], forced: str, allow_unpaired: str = ""
+) -> dict[str, Any]:
     """What `make ci` decides, with the latest released version as the base; refuse on a breach.
 
     Every rule is recorded, skipped ones as skipped, so the card never claims more than was checked.
+    A base whose model cannot be restored (a remote without credentials, a cache without it) is
+    refused unless ``allow_unpaired`` gives the reason: recorded figures on other rows are not the
+    judgement the release gate promises.
     """
     base = f"{ARTIFACT}@{known[-1].name}" if known else None
     judged = ci_gate.judge(settings, layout, base)
     document = judged.as_dict()
+    if judged.pairing.mode == "unpaired" and not allow_unpaired:
+        raise PipelineError(
+            f"release: {base}'s model could not be restored, so the gate could not compare both models"
+            f" on the same rows ({judged.pairing.reason}); give this job the DVC remote's credentials"
+            " and run `dvc pull`, or release on recorded figures: make release ALLOW_UNPAIRED='why'"
+        )
     if not judged.passed:
         raise PipelineError(
             f"the full gate against {base or 'no base'} failed ({'; '.join(judged.problems)});"
@@ -100,6 +111,7 @@ def full_gate(settings: Settings, layout: Layout, known: list[Version], forced: 
         "pairing": document["pairing"],
         "rules": document["rules"],
         "forced": forced or None,
+        "unpaired_allowed": allow_unpaired or None,
     }
 
 
@@ -126,7 +138,12 @@ def build_card(
 
 
 def release(
-    root: Path, notes: str = "", version: str | None = None, push: bool = False, forced: str = ""
+    root: Path,
+    notes: str = "",
+    version: str | None = None,
+    push: bool = False,
+    forced: str = "",
+    allow_unpaired: str = "",
 ) -> str | None:
     """Register the model at HEAD as a new version; None when it equals the latest version's.
 
@@ -151,7 +168,7 @@ def release(
     semver(version)
     if any(v.name == version for v in known):
         raise PipelineError(f"version {version} is already registered; choose another VERSION")
-    gate = full_gate(settings, layout, known, forced)
+    gate = full_gate(settings, layout, known, forced, allow_unpaired)
     full = build_card(settings, layout, card, gate, version, notes or settings.registry.notes)
     gto.register(root, version, card_message(card_markdown(full), full), push)
     print(f"release: registered {ARTIFACT} {version} at {full['training_commit'][:10]}")
@@ -232,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version")
     p.add_argument("--push", action="store_true")
     p.add_argument("--force-reason", default="", help="release off the base branch, for this reason")
+    p.add_argument(
+        "--allow-unpaired",
+        default="",
+        help="release when the last version's model cannot be restored, for this reason",
+    )
     p = sub.add_parser("promote", help="assign a stage to a version")
     p.add_argument("--version", required=True)
     p.add_argument("--stage", required=True)
@@ -247,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path()
     if args.command == "release":
-        release(root, args.notes, args.version or None, args.push, args.force_reason)
+        release(root, args.notes, args.version or None, args.push, args.force_reason, args.allow_unpaired)
     elif args.command == "promote":
         promote(root, args.version, args.stage, args.push)
     elif args.command == "rollback":

@@ -9,7 +9,10 @@ SHA-256 checked before unpickling, and rows are checked with the contract it was
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -93,6 +96,63 @@ def export(root: Path, stage: str | None, version: str | None, dest: Path) -> di
     return served.identity
 
 
+SERVE_ENV = "MLPIPELINE_SERVE"  # how `serve` hands its options to uvicorn's worker processes
+
+
+def build_app(model_dir: Path, log: str | None) -> Any:
+    """The service for an exported model folder, in this process: one worker's whole set-up."""
+    from threadpoolctl import threadpool_limits
+
+    from mlpipeline.adapters.http import create_app
+    from mlpipeline.core.rows import RowPath
+
+    # One native thread per worker, set once for the process: WORKERS=N is the parallelism, and a
+    # per-request limit would change process-wide state under requests running beside it.
+    threadpool_limits(limits=1)
+    served = from_folder(model_dir)
+    sink = None
+    if log:
+        from mlpipeline.adapters.servinglog import RowLog
+
+        sink = RowLog(Path(log))
+    return create_app(served, sink=sink, path=RowPath(served))
+
+
+def worker_app() -> Any:
+    """uvicorn's factory in each worker process (``--workers N``): the options come from the parent."""
+    options = json.loads(os.environ[SERVE_ENV])
+    return build_app(Path(options["model_dir"]), options["log"])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says the service is up; one line if it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named, and TCP_NODELAY set on the listener (Linux passes it to every accepted
+    # connection): without them a response written in two parts waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PipelineError(
+            f"serve: cannot listen on {host}:{port}: {exc.strerror}; pick another port (make serve PORT=8001)"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def worker_count(text: str) -> int:
+    """``WORKERS``: a whole number of processes, or ``auto`` for one per core this process may use."""
+    if text == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise PipelineError(f"serve: WORKERS={text}: a whole number of processes (1 or more), or auto")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve (or ``--export``) a model."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.serve")
@@ -103,37 +163,60 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
+        "--workers",
+        default=os.environ.get("WORKERS") or "1",  # the image's setting: podman run -e WORKERS=2
+        help="processes serving requests: a number, or auto for one per core",
+    )
+    parser.add_argument(
         "--log", help="append every scored row to this JSON Lines file (rotated), for make monitor"
     )
     args = parser.parse_args(argv)
     stage, version = args.stage or None, args.version or None
+    workers = worker_count(args.workers)
     if args.export:
         identity = export(Path(), stage, version, args.export)
         print(f"serve: exported {identity['label']} ({identity['sha256'][:12]}) to {args.export}")
         return 0
-    with tempfile.TemporaryDirectory() as scratch:
-        if args.model_dir:
-            served = from_folder(args.model_dir)
-        else:
-            served, _, _ = from_registry(Path(), stage, version, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="serve.") as scratch:
+        model_dir = args.model_dir
+        if model_dir is None:  # verified and written once, so every worker loads the same folder
+            model_dir = Path(scratch) / "model"
+            export(Path(), stage, version, model_dir)
+        app = build_app(model_dir, args.log or None)  # loaded here first: a bad model stops us now
+        sock = listen(args.host, args.port)
+        _serve(app, sock, model_dir, args, workers)
+    return 0
+
+
+def _serve(app: Any, sock: socket.socket, model_dir: Path, args: argparse.Namespace, workers: int) -> None:
     import uvicorn
 
-    from mlpipeline.adapters.http import create_app
-
-    ident = served.identity
+    ident = app.state.identity
+    fast = "" if app.state.fast else f"; fast path off: {app.state.why_not_fast}"
     print(
         f"serve: {ident['label']} sha256 {ident['sha256'][:12]} on http://{args.host}:{args.port}"
-        " (GET /health, GET /model, POST /predict, /docs)",
+        f" with {workers} worker(s){fast}"
+        " (GET /health, POST /predict, /v2/models/model/infer, /invocations, /docs)",
         file=sys.stderr,
     )
-    sink = None
     if args.log:
-        from mlpipeline.adapters.servinglog import RowLog
-
-        sink = RowLog(Path(args.log))
         print(f"serve: logging scored rows to {args.log}", file=sys.stderr)
-    uvicorn.run(create_app(served, sink=sink), host=args.host, port=args.port, log_level="warning")
-    return 0
+    if workers == 1:
+        config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=30)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ[SERVE_ENV] = json.dumps({"model_dir": str(model_dir), "log": args.log or None})
+    config = uvicorn.Config(
+        "mlpipeline.commands.serve:worker_app",
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        timeout_keep_alive=30,
+    )
+    # What uvicorn.run does for workers > 1, with the socket bound above instead of its own.
+    Multiprocess(config, sockets=[sock]).run()
 
 
 if __name__ == "__main__":

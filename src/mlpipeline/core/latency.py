@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mlpipeline.core.threads import threads_for
 
@@ -16,10 +15,11 @@ from mlpipeline.core.threads import threads_for
 # minimum is the figure load moves least. It is still the row's whole path, not a best case.
 REPEATS = 3
 
-Call = Callable[[pd.DataFrame], Any]
+# A callable and its inputs: a frame, or a list of rows as a client sends them (core/rows.as_records).
+Call = Callable[[Any], Any]
 
 
-def _row_timings(calls: dict[str, tuple[Call, pd.DataFrame]], single_rows: int) -> dict[str, list[float]]:
+def _row_timings(calls: dict[str, tuple[Call, Any]], single_rows: int) -> dict[str, list[float]]:
     """Milliseconds per single-row call of each callable on its own frame, rows taken in turn.
 
     Alternating rows between the callables puts a busy moment of the machine on all alike; the
@@ -28,10 +28,10 @@ def _row_timings(calls: dict[str, tuple[Call, pd.DataFrame]], single_rows: int) 
     timings: dict[str, list[float]] = {name: [] for name in calls}
     with threads_for(1):  # as prediction scores a single row
         for call, x in calls.values():
-            call(x.iloc[:1])
+            call(x[:1])
         for i in range(min(single_rows, *(len(x) for _, x in calls.values()))):
             for name, (call, x) in calls.items():
-                row = x.iloc[i : i + 1]
+                row = x[i : i + 1]
                 best = float("inf")
                 for _ in range(REPEATS):
                     start = time.perf_counter()
@@ -50,7 +50,7 @@ def _figures(rows: int, batch_seconds: float, timings: list[float]) -> dict[str,
 
 
 def measure(
-    call: Call, frame: pd.DataFrame, single_rows: int, model_bytes: int, batch_seconds: float
+    call: Call, frame: Any, single_rows: int, model_bytes: int, batch_seconds: float
 ) -> dict[str, float]:
     """Batch throughput (from the evaluation's own prediction of the frame, which took
     ``batch_seconds``), single-row p50/p95 latency of ``call`` (the path a served row takes:
@@ -63,7 +63,7 @@ def measure(
     }
 
 
-def compare(calls: dict[str, tuple[Call, pd.DataFrame]], single_rows: int) -> dict[str, dict[str, float]]:
+def compare(calls: dict[str, tuple[Call, Any]], single_rows: int) -> dict[str, dict[str, float]]:
     """Single-row p50/p95 and batch throughput of several callables, each with its own input
     frame (same rows), timed interleaved in the same run."""
     timings = _row_timings(calls, single_rows)

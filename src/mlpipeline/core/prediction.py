@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,14 +50,20 @@ def known_categories(model: Any) -> dict[str, set[Any]]:
     return known
 
 
-def predict_frame(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities), beside the ids."""
+def predict_frame(
+    model: Any, card: dict[str, Any], frame: pd.DataFrame, limit_threads: bool = True
+) -> pd.DataFrame:
+    """Predictions (and class probabilities), beside the ids.
+
+    ``limit_threads``: one native thread for a small batch. Thread-pool limits are process-wide,
+    so only a command scoring one batch at a time sets them per call; the service sets them once.
+    """
     features = [f["name"] for f in card["features"]]
     out = pd.DataFrame(index=frame.index)
     if card.get("id_column") and card["id_column"] in frame.columns:
         out[card["id_column"]] = frame[card["id_column"]]
     x = frame[features]
-    with threads_for(len(x)):
+    with threads_for(len(x)) if limit_threads else contextlib.nullcontext():
         if card["task"] == "classification":
             proba = model.predict_proba(x)
             out["prediction"] = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
@@ -104,14 +111,19 @@ def prepare(
 
 
 def score(
-    model: Any, card: dict[str, Any], contract: contract_mod.Contract, frame: pd.DataFrame, source: str
+    model: Any,
+    card: dict[str, Any],
+    contract: contract_mod.Contract,
+    frame: pd.DataFrame,
+    source: str,
+    limit_threads: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Check ``frame`` with the serving contract and predict; return predictions and batch notes.
 
     Shared by `make predict` and `make serve`, so both answer the same rows the same way.
     """
     prepared = prepare(card, contract, frame, source, known_categories(model))
-    predictions = predict_frame(model, card, prepared.frame)
+    predictions = predict_frame(model, card, prepared.frame, limit_threads)
     predictions["warnings"] = prepared.warnings.to_numpy()
     notes = list(prepared.notes)
     flagged = int((prepared.warnings != "").sum())

@@ -14,7 +14,7 @@ from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency, profile
 from mlpipeline.core.contract import load_contract
 from mlpipeline.core.evaluation import evaluate
-from mlpipeline.core.prediction import score
+from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
 
@@ -32,12 +32,9 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     reference = profile.build(train[features], kinds, scores)
     contract = load_contract(settings.data.contract, settings.data.target)
 
-    def served(rows: Any) -> Any:  # what `make predict` and `make serve` do with a row
-        return score(model, card, contract, rows, "latency")
-
     result["latency"] = latency.measure(
-        served,
-        test,
+        served_call(model, card, contract),  # the path `make serve` answers a request on
+        as_records(test.drop(columns=[settings.data.target])),
         settings.evaluate.latency_rows,
         layout.model.stat().st_size,
         result["batch_seconds"],
