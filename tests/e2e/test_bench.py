@@ -56,15 +56,40 @@ def test_serving_bench_times_http_against_in_process_and_survives_its_load_run(
 ) -> None:
     out = tmp_path / "serve.json"
     repo.python(
-        "benchmarks/serve.py", "--single", "20", "--reps", "1", "--load-seconds", "2", "--out", str(out)
+        "benchmarks/serve.py",
+        "--single",
+        "20",
+        "--reps",
+        "1",
+        "--load-seconds",
+        "2",
+        "--fault-clients",
+        "16",
+        "--out",
+        str(out),
     )
-    figures = json.loads(out.read_text())  # the bench exits 1 on any error in its load run
+    figures = json.loads(out.read_text())  # the bench exits 1 on a 5xx, a dropped connection or an error
     single = figures["single_row"]
-    assert single["http_p50_ms"] > 0 and single["p50_ratio"] == round(
-        single["http_p50_ms"] / single["in_process_p50_ms"], 2
-    )
+    assert single["fast_path"] and single["http_p50_ms"] > 0
+    assert single["http_over_model_p50"] == round(single["http_p50_ms"] / single["model_p50_ms"], 2)
     assert figures["batch"]["rows_per_request"] == 1000 and figures["batch"]["http_rows_per_s"] > 0
-    assert figures["load"]["requests"] > 0 and figures["load"]["errors"] == 0
+    for kind in ("single_row", "rows_100"):
+        runs = figures["throughput"][kind]
+        assert runs["workers_1"]["requests_per_s"] > 0 and runs["workers_2"]["requests_per_s"] > 0
+    faults = figures["load_and_faults"]
+    # every kind of hostile request was sent and answered with its 4xx, the good ones with 200
+    assert faults["answers"]["good"] == {"200": faults["answers"]["good"]["200"]}
+    expected = {
+        "contract": "422",
+        "malformed": "400",
+        "nan": "400",
+        "oversized": "413",
+        "too_many_rows": "413",
+    }
+    assert {k: list(v) for k, v in faults["answers"].items() if k != "good"} == {
+        k: [v] for k, v in expected.items()
+    }
+    assert faults["server_errors_5xx"] == 0 and faults["dropped_connections"] == 0 and faults["healthy_after"]
 
 
 def test_monitor_bench_measures_false_alarms_per_batch_size_and_the_smallest_batch_each_shift_needs(

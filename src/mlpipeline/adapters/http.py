@@ -97,37 +97,42 @@ class Service:
         return scored
 
 
+def _error(body: dict[str, Any], status: int) -> JSONResponse:
+    # A body refused by size was not read to its end: the connection cannot carry another
+    # request (its rest would be read as one), so the answer closes it, as clients expect.
+    headers = {"connection": "close"} if status == 413 else None
+    return JSONResponse(body, status, headers=headers)
+
+
+def _lines(exc: RefusedError) -> str:
+    shown = [
+        f"row {p.row}, column {p.column}: {p.rule}" if p.row is not None else f"{p.column}: {p.rule}"
+        for p in exc.problems[:5]
+    ]
+    return "; ".join([exc.message, *shown])
+
+
+def _protocol_status(status: int) -> int:
+    """Open Inference and MLflow clients read 400 for a request to fix; size and type keep theirs."""
+    return status if status in (413, 415) else 400
+
+
 def _native_error(exc: RefusedError) -> JSONResponse:
     detail: Any = [p.as_dict() for p in exc.problems] if exc.problems else exc.message
     if exc.status == 422 and not exc.problems:
         detail = [{"row": None, "column": None, "rule": exc.message}]
-    return JSONResponse({"detail": detail}, exc.status)
+    return _error({"detail": detail}, exc.status)
 
 
 def _v2_error(exc: RefusedError) -> JSONResponse:
-    lines = [
-        f"row {p.row}, column {p.column}: {p.rule}" if p.row is not None else f"{p.column}: {p.rule}"
-        for p in exc.problems
-    ]
-    return JSONResponse(
-        {"error": "; ".join([exc.message, *lines[:5]]), "detail": [p.as_dict() for p in exc.problems]},
-        413 if exc.status == 413 else 415 if exc.status == 415 else 400,
-    )
+    detail = [p.as_dict() for p in exc.problems]
+    return _error({"error": _lines(exc), "detail": detail}, _protocol_status(exc.status))
 
 
 def _mlflow_error(exc: RefusedError) -> JSONResponse:
-    lines = [
-        f"row {p.row}, column {p.column}: {p.rule}" if p.row is not None else f"{p.column}: {p.rule}"
-        for p in exc.problems
-    ]
-    return JSONResponse(
-        {
-            "error_code": "BAD_REQUEST",
-            "message": "; ".join([exc.message, *lines[:5]]),
-            "detail": [p.as_dict() for p in exc.problems],
-        },
-        413 if exc.status == 413 else 415 if exc.status == 415 else 400,
-    )
+    detail = [p.as_dict() for p in exc.problems]
+    body = {"error_code": "BAD_REQUEST", "message": _lines(exc), "detail": detail}
+    return _error(body, _protocol_status(exc.status))
 
 
 ERRORS = {
