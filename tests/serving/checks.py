@@ -9,6 +9,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -151,6 +152,69 @@ def check_the_protocols_clients_speak(
         _same(pd.DataFrame(answer.json()["predictions"]), expected)
     answer = client.post("/invocations", json={"instances": rows})
     assert answer.status_code == 400 and "dataframe_split" in answer.json()["message"]
+
+
+def check_an_open_inference_client(url: str, rows: list[dict[str, Any]], expected: pd.DataFrame) -> None:
+    """tritonclient's HTTP client (binary data off), as a KServe or Triton user would call the
+    service: metadata first, then one typed tensor per input column."""
+    import numpy as np
+    import tritonclient.http as triton
+
+    client = triton.InferenceServerClient(url=url.removeprefix("http://"))
+    assert client.is_server_ready() and client.is_model_ready("model")
+    meta = client.get_model_metadata("model")
+    numpy_types = {"INT64": np.int64, "FP64": np.float64, "BOOL": np.bool_, "BYTES": np.object_}
+    inputs = []
+    for spec in meta["inputs"]:
+        values = np.array([r[spec["name"]] for r in rows], dtype=numpy_types[spec["datatype"]])
+        tensor = triton.InferInput(spec["name"], [len(rows)], spec["datatype"])
+        tensor.set_data_from_numpy(values, binary_data=False)
+        inputs.append(tensor)
+    outputs = [triton.InferRequestedOutput(o["name"], binary_data=False) for o in meta["outputs"]]
+    result = client.infer("model", inputs, outputs=outputs)
+    got = pd.DataFrame({o["name"]: list(result.as_numpy(o["name"])) for o in meta["outputs"]})
+    for column in got.columns:  # BYTES may come back as bytes, numbers as NumPy scalars
+        got[column] = [
+            v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v for v in got[column]
+        ]
+    _same(got, expected)
+    client.close()
+
+
+def _workers(pid: int) -> list[int]:
+    """The service's worker processes below ``pid`` (multiprocessing's spawned children)."""
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
+            for child in map(int, task.read_text().split()):
+                todo.append(child)
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(child)
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def check_every_worker_serves(url: str, pid: int, rows: list[dict[str, Any]]) -> None:
+    """Sixteen keep-alive clients at once: every worker process does some of the work (a shared
+    socket once let one worker take every connection while the others idled)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = _workers(pid)
+    assert len(workers) >= 2, workers
+    before = {w: _cpu_ticks(w) for w in workers}
+
+    def client(_: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(30):
+                assert http.post("/predict", json={"rows": rows}).status_code == 200
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(client, range(16)))
+    assert all(_cpu_ticks(w) > before[w] for w in workers), {w: _cpu_ticks(w) - before[w] for w in workers}
 
 
 def check_schema_comes_from_the_contract(client: Any, columns: dict[str, Any]) -> None:

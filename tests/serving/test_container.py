@@ -163,6 +163,10 @@ def test_the_container_serves_the_model_and_passes_every_check(
         assert labels["org.opencontainers.image.version"] == "workspace"
         user = _run("podman", "inspect", tag, "--format", "{{.Config.User}}", env=env).strip()
         assert user and not user.startswith("0")
+        # The packages' own test suites (scikit-learn's, SciPy's, pandas') are not in the image.
+        found = _run("podman", "run", "--rm", "--entrypoint", "find", tag, "/opt/venv/lib", "-type", "d",
+                     "-name", "tests", "-path", "*/site-packages/*", env=env)  # fmt: skip
+        assert found.strip() == "", found[:300]
         port = _free_port()
         name = f"mlpipeline-test-{os.getpid()}"
         _run(
@@ -175,6 +179,8 @@ def test_the_container_serves_the_model_and_passes_every_check(
             name,
             "-p",
             f"127.0.0.1:{port}:8000",
+            "-e",
+            "WORKERS=2",  # the image's setting for processes, one per core given to the container
             tag,
             env=env,
         )
@@ -196,3 +202,5 @@ def _serve_checks(url: str, scored: dict, sha256: str, env: dict[str, str], name
     with httpx.Client(base_url=url, timeout=30) as client:
         checks.wait_healthy(client, 90, logs)
         checks.run_all(client, scored["rows"], scored["expected"], sha256, scored["contract"], "churn")
+    checks.check_an_open_inference_client(url, scored["rows"], scored["expected"])
+    assert "with 2 worker(s)" in logs()

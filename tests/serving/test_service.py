@@ -75,6 +75,9 @@ def test_make_serve_on_loopback_passes_every_check(template_repo: Repo, scored: 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             checks.wait_healthy(client, 60, lambda: server.stdout.read() if server.poll() is not None else "")
             _all_checks(client, scored)
+            url = f"http://127.0.0.1:{port}"
+            checks.check_an_open_inference_client(url, scored["rows"], scored["expected"])
+            checks.check_every_worker_serves(url, server.pid, scored["rows"])
             # A port in use fails in one line, before any line says the service is up.
             busy = template_repo.make("serve", f"PORT={port}", check=False)
             assert busy.returncode != 0 and "Traceback" not in busy.stderr

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -96,9 +95,6 @@ def export(root: Path, stage: str | None, version: str | None, dest: Path) -> di
     return served.identity
 
 
-SERVE_ENV = "MLPIPELINE_SERVE"  # how `serve` hands its options to uvicorn's worker processes
-
-
 def build_app(model_dir: Path, log: str | None) -> Any:
     """The service for an exported model folder, in this process: one worker's whole set-up."""
     from threadpoolctl import threadpool_limits
@@ -118,30 +114,9 @@ def build_app(model_dir: Path, log: str | None) -> Any:
     return create_app(served, sink=sink, path=RowPath(served))
 
 
-def worker_app() -> Any:
-    """uvicorn's factory in each worker process (``--workers N``): the options come from the parent."""
-    options = json.loads(os.environ[SERVE_ENV])
+def worker_app(options: dict[str, Any]) -> Any:
+    """A worker process's app (adapters/workers.py imports it by name)."""
     return build_app(Path(options["model_dir"]), options["log"])
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound before anything says the service is up; one line if it cannot be."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named, and TCP_NODELAY set on the listener (Linux passes it to every accepted
-    # connection): without them a response written in two parts waits ~40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise PipelineError(
-            f"serve: cannot listen on {host}:{port}: {exc.strerror}; pick another port (make serve PORT=8001)"
-        ) from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def worker_count(text: str) -> int:
@@ -183,40 +158,72 @@ def main(argv: list[str] | None = None) -> int:
             model_dir = Path(scratch) / "model"
             export(Path(), stage, version, model_dir)
         app = build_app(model_dir, args.log or None)  # loaded here first: a bad model stops us now
-        sock = listen(args.host, args.port)
-        _serve(app, sock, model_dir, args, workers)
-    return 0
+        return _serve(app, model_dir, args, workers)
 
 
-def _serve(app: Any, sock: socket.socket, model_dir: Path, args: argparse.Namespace, workers: int) -> None:
-    import uvicorn
+def _serve(app: Any, model_dir: Path, args: argparse.Namespace, workers: int) -> int:
+    """Listen, say so, serve; a port in use is one line before anything says the service is up."""
+    from mlpipeline.adapters import workers as processes
 
+    balanced = workers > 1 and processes.balanced_by_kernel()
+    try:
+        # With one socket per worker the workers bind later; this checks the port is free now.
+        sock = processes.listen(args.host, args.port, backlog=None if balanced else processes.BACKLOG)
+    except OSError as exc:
+        raise PipelineError(
+            f"serve: cannot listen on {args.host}:{args.port}: {exc.strerror};"
+            " pick another port (make serve PORT=8001)"
+        ) from None
     ident = app.state.identity
     fast = "" if app.state.fast else f"; fast path off: {app.state.why_not_fast}"
-    print(
-        f"serve: {ident['label']} sha256 {ident['sha256'][:12]} on http://{args.host}:{args.port}"
-        f" with {workers} worker(s){fast}"
-        " (GET /health, POST /predict, /v2/models/model/infer, /invocations, /docs)",
-        file=sys.stderr,
-    )
-    if args.log:
-        print(f"serve: logging scored rows to {args.log}", file=sys.stderr)
+
+    def ready() -> None:
+        print(
+            f"serve: {ident['label']} sha256 {ident['sha256'][:12]} on http://{args.host}:{args.port}"
+            f" with {workers} worker(s){fast}"
+            " (GET /health, POST /predict, /v2/models/model/infer, /invocations, /docs)",
+            file=sys.stderr,
+        )
+        if args.log:
+            print(f"serve: logging scored rows to {args.log}", file=sys.stderr)
+
     if workers == 1:
-        config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=30)
-        uvicorn.Server(config).run(sockets=[sock])
-        return
+        ready()
+        processes.serve_socket(app, sock)
+        return 0
+    options = {"model_dir": str(model_dir), "log": args.log or None}
+    if balanced:
+        sock.close()
+        return processes.run(
+            workers, "mlpipeline.commands.serve:worker_app", options, args.host, args.port, ready
+        )
+    return _shared_socket(sock, options, workers, ready)
+
+
+def _shared_socket(sock: Any, options: dict[str, Any], workers: int, ready: Any) -> int:
+    """uvicorn's supervisor over one shared socket, where the kernel cannot balance separate ones."""
+    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ[SERVE_ENV] = json.dumps({"model_dir": str(model_dir), "log": args.log or None})
+    os.environ[SERVE_ENV] = json.dumps(options)
     config = uvicorn.Config(
-        "mlpipeline.commands.serve:worker_app",
+        "mlpipeline.commands.serve:shared_worker_app",
         factory=True,
         workers=workers,
         log_level="warning",
         timeout_keep_alive=30,
     )
-    # What uvicorn.run does for workers > 1, with the socket bound above instead of its own.
+    ready()
     Multiprocess(config, sockets=[sock]).run()
+    return 0
+
+
+SERVE_ENV = "MLPIPELINE_SERVE"  # how _shared_socket hands its options to uvicorn's workers
+
+
+def shared_worker_app() -> Any:
+    """uvicorn's factory in each of its worker processes."""
+    return worker_app(json.loads(os.environ[SERVE_ENV]))
 
 
 if __name__ == "__main__":

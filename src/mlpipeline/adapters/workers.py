@@ -1,0 +1,132 @@
+"""Worker processes for `make serve WORKERS=N`: each listens on its own socket, the kernel balances.
+
+uvicorn's ``--workers`` shares one listening socket, and an asyncio server accepts every pending
+connection when it wakes: with a few keep-alive clients (a proxy, a load balancer, a benchmark's
+eight connections) one worker takes them all and the others idle (measured: 8 connections, one
+worker at 100% CPU, the other at 0%). With ``SO_REUSEPORT`` (Linux) each worker binds its own
+socket to the same port and the kernel spreads new connections across them. Elsewhere, or for
+one worker, uvicorn's own supervisor and a shared socket serve as before.
+
+The supervisor here starts the workers, prints nothing until every worker has loaded the model
+and listens, stops them all on SIGTERM or SIGINT, and stops them all (exit 1, one line) when one
+dies: an orchestrator restarts a container whose service is not whole, rather than this process
+limping on with fewer workers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import multiprocessing.connection
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from mlpipeline.errors import PipelineError
+
+BACKLOG = 2048
+KEEP_ALIVE_SECONDS = 30
+
+
+def balanced_by_kernel() -> bool:
+    """Whether separate sockets on one port get connections spread by the kernel (Linux)."""
+    return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+def listen(host: str, port: int, *, reuse_port: bool = False, backlog: int | None = BACKLOG) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (listening unless ``backlog`` is None); ``OSError`` if taken.
+
+    IPPROTO_TCP is named and TCP_NODELAY set (Linux passes it to accepted connections): without
+    them asyncio leaves Nagle on, and a response written in two parts waits ~40 ms for an ACK.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        if backlog is not None:
+            sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_socket(app: Any, sock: socket.socket) -> None:
+    """Serve ``app`` on an already listening socket until SIGTERM or SIGINT (uvicorn's own handling)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _worker(factory: str, options: dict[str, Any], host: str, port: int, ready: Any) -> None:
+    """One worker: build the app, bind its own socket, say so, serve."""
+    try:
+        module, name = factory.split(":")
+        app = getattr(importlib.import_module(module), name)(options)
+        sock = listen(host, port, reuse_port=True)
+    except Exception as exc:
+        ready.put(("error", f"{type(exc).__name__}: {exc}"))
+        raise SystemExit(1) from None
+    ready.put(("ready", ""))
+    serve_socket(app, sock)
+
+
+def run(
+    workers: int, factory: str, options: dict[str, Any], host: str, port: int, on_ready: Callable[[], None]
+) -> int:
+    """Start ``workers`` processes serving ``factory(options)`` on ``host:port``; return the exit code.
+
+    ``factory`` is ``"module:function"``, imported in each worker (spawned, not forked: a fork
+    would copy the parent's threads and locks).
+    """
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    processes = [
+        context.Process(target=_worker, args=(factory, options, host, port, ready), name=f"serve-worker-{i}")
+        for i in range(workers)
+    ]
+    stopping = False
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for p in processes:
+            if p.is_alive():
+                p.terminate()  # SIGTERM: uvicorn finishes the requests it holds
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for p in processes:
+            p.start()
+        for _ in processes:
+            kind, message = ready.get()
+            if kind == "error":
+                stop(signal.SIGTERM, None)
+                raise PipelineError(f"serve: a worker could not start: {message}")
+        on_ready()
+        while True:
+            multiprocessing.connection.wait([p.sentinel for p in processes])
+            if stopping:
+                break
+            dead = [p for p in processes if not p.is_alive()]
+            stop(signal.SIGTERM, None)
+            print(f"serve: {dead[0].name} exited with code {dead[0].exitcode}; stopping", file=sys.stderr)
+            for p in processes:
+                p.join(30)
+            return 1
+        for p in processes:
+            p.join(30)
+        return 0
+    finally:
+        for p in processes:
+            if p.is_alive():
+                p.kill()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
