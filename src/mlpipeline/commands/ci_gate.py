@@ -222,7 +222,7 @@ def paired_evidence(
     if any(x.kind == "max_regression" and x.metric in TIMING for x in settings.gate.rules):
         # Each model on the path a served row takes (its own contract, then the model),
         # interleaved row by row, so a busy machine slows both alike.
-        ours_contract = load_contract(settings.data.contract, settings.data.target)
+        ours_contract = load_contract(root / settings.data.contract, settings.data.target)
         theirs_contract = serving_contract(root, commit, card)
         requests = as_records(rows.drop(columns=[settings.data.target]))
         timed = latency.compare(

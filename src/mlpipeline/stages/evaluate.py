@@ -30,7 +30,7 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     kinds = {f["name"]: f["kind"] for f in card["features"]}
     scores = profile.model_scores(model, test[features], settings.task, card.get("positive_class"))
     reference = profile.build(train[features], kinds, scores)
-    contract = load_contract(settings.data.contract, settings.data.target)
+    contract = load_contract(layout.root / settings.data.contract, settings.data.target)
 
     result["latency"] = latency.measure(
         served_call(model, card, contract),  # the path `make serve` answers a request on
