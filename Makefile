@@ -38,6 +38,9 @@ endif
 endif
 endif
 PLOTS_TEMPLATE := .dvc/plots_offline.html
+# The git hook that keeps data/, models/ and metrics/ in step with dvc.lock after a checkout
+# (src/mlpipeline/commands/githooks.py); empty outside a git repository.
+GIT_HOOK := $(shell git rev-parse --git-path hooks/post-checkout 2>/dev/null)
 # Git ref `make ci` compares against.
 BASE ?= main
 # Registry and prediction: make release NOTES=..., make promote VERSION=v1.2.0 STAGE=prod,
@@ -117,7 +120,7 @@ export PATH := $(BIN):$(PATH)
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(STAMP) ## Create .venv with what the pipeline needs, from requirements.lock (skipped when up to date)
+setup: $(STAMP) $(GIT_HOOK) ## Create .venv with what the pipeline needs, from requirements.lock (skipped when up to date)
 
 setup-dev: $(DEV_STAMP) ## setup, plus the dev group (tests, linters) from requirements-dev.lock
 
@@ -156,6 +159,10 @@ $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements-dev.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@ $(SERVE_STAMP)  # the dev group includes the serve group
+
+# Written once; a hook that is already there (yours, or ours) is left as it is.
+$(GIT_HOOK): | $(STAMP)
+	@$(PY) -m mlpipeline.commands.githooks
 
 # DVC's default page loads Vega from a CDN; this one inlines it (see src/mlpipeline/commands/plots_template.py).
 $(PLOTS_TEMPLATE):

@@ -140,9 +140,10 @@ def test_constant_and_id_like_columns_are_left_out() -> None:
     assert {f["name"] for f in facts["features"]} == set(load_iris().feature_names)
 
 
+@pytest.mark.parametrize("metric", ["roc_auc", "accuracy"])
 @pytest.mark.parametrize("cells", [plots.IMPORTANCE_CELLS, 20_000])  # one call, and many chunks
 def test_batched_permutation_importance_is_scikit_learns(
-    settings: Settings, sample_split, cells: int, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, sample_split, cells: int, metric: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The importance plot permutes as permutation_importance does, predicting all copies at once."""
     from sklearn.inspection import permutation_importance
@@ -152,19 +153,49 @@ def test_batched_permutation_importance_is_scikit_learns(
     features = [f["name"] for f in facts["features"]]
     x, y = test[features].iloc[:500], test[settings.data.target].iloc[:500]
     monkeypatch.setattr(plots, "IMPORTANCE_CELLS", cells)
-    ours = plots.permutation_means(model, x, y, seed=7)
-    theirs = permutation_importance(model, x, y, n_repeats=3, random_state=7, n_jobs=1).importances_mean
-    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    ours = plots.permutation_means(model, x, y, seed=7, metric=metric, positive="Yes")
+    theirs = permutation_importance(model, x, y, scoring=metric, n_repeats=3, random_state=7, n_jobs=1)
+    np.testing.assert_allclose(ours, theirs.importances_mean, rtol=0, atol=1e-12)
     assert np.abs(ours).max() > 0.01  # the model uses some column: a real comparison
 
 
-def test_batched_permutation_importance_is_scikit_learns_for_regression() -> None:
+@pytest.mark.parametrize(
+    ("task", "estimator", "metric"),
+    [("regression", "ridge", "r2"), ("classification", "logistic_regression", "f1_macro")],
+)
+def test_batched_permutation_importance_is_scikit_learns_for_other_tasks(
+    task: str, estimator: str, metric: str
+) -> None:
     from sklearn.inspection import permutation_importance
 
-    frame = load_diabetes(as_frame=True).frame
-    settings = _settings("regression", "ridge", "target")
+    frame = (load_diabetes if task == "regression" else load_iris)(as_frame=True).frame
+    settings = _settings(task, estimator, "target", {"max_iter": 1000} if task == "classification" else None)
     model, facts = fit(settings, frame)
     x, y = frame[[f["name"] for f in facts["features"]]], frame["target"]
-    ours = plots.permutation_means(model, x, y, seed=3)
-    theirs = permutation_importance(model, x, y, n_repeats=3, random_state=3, n_jobs=1).importances_mean
-    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    assert plots.importance_metric(task, binary=False) == metric
+    ours = plots.permutation_means(model, x, y, seed=3, metric=metric)
+    theirs = permutation_importance(model, x, y, scoring=metric, n_repeats=3, random_state=3, n_jobs=1)
+    np.testing.assert_allclose(ours, theirs.importances_mean, rtol=0, atol=1e-12)
+
+
+def test_importance_ranks_the_signal_first_on_skewed_classes() -> None:
+    """5% positives: shuffling a column that carries the signal costs accuracy almost nothing (the
+    model says "no" to nearly every row either way), so accuracy ranked noise alongside it; the
+    plot's metric, ROC AUC, puts the signal first."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    frame = pd.DataFrame({f"noise_{i}": rng.normal(size=n) for i in range(6)})
+    frame["rate"], frame["grade"] = rng.normal(size=n), rng.normal(size=n)
+    logit = -4.2 + 0.9 * frame["rate"] + 0.7 * frame["grade"]
+    frame["target"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "bad", "good")
+    assert 0.02 < (frame["target"] == "bad").mean() < 0.08
+    settings = _settings("classification", "logistic_regression", "target")
+    model, _ = fit(settings, frame.iloc[:3000])
+    test = frame.iloc[3000:]
+    metric = plots.importance_metric("classification", binary=True)
+    ranked = plots.importance(model, test.drop(columns="target"), test["target"], 0, metric, "bad")
+    assert metric == "roc_auc" and {r["metric"] for r in ranked} == {"roc_auc"}
+    assert [r["feature"] for r in ranked[:2]] == ["rate", "grade"]
+    assert ranked[1]["importance"] > 3 * max(abs(r["importance"]) for r in ranked[2:])
+    by_accuracy = plots.importance(model, test.drop(columns="target"), test["target"], 0, "accuracy")
+    assert by_accuracy[-1]["feature"] == "rate"  # what the plot showed before: the signal last

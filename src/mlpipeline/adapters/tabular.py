@@ -16,7 +16,7 @@ _OTHER_DELIMITERS = (";", "\t", "|")
 
 
 PIPELINE_INPUT_HINT = (
-    "run `dvc pull` to restore it from the remote,"
+    "run `.venv/bin/dvc pull` to restore it from the remote,"
     " or `make use-data DATA=<file.csv> TARGET=<column>` to adopt another file"
 )
 

@@ -63,7 +63,7 @@ def refresh(root: Path) -> tuple[str, str | None, str | None]:
             how = f"copied {source} to {raw}"
         elif not (root / raw).is_file():
             raise PipelineError(
-                f"{raw}: file not found; `dvc pull` it, set data.source in params.yaml, or edit"
+                f"{raw}: file not found; `.venv/bin/dvc pull` it, set data.source in params.yaml, or edit"
                 " the refresh-data recipe in the Makefile to fetch it"
             )
         else:

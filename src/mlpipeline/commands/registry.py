@@ -65,7 +65,8 @@ def release_checks(root: Path, layout: Layout) -> tuple[dict[str, Any], dict[str
     expected = locked_md5(root, "HEAD", model_rel)
     if expected is None or not layout.model.exists() or file_md5(layout.model) != expected:
         raise PipelineError(
-            f"{model_rel} is missing or does not match dvc.lock; run `dvc pull` (or `dvc repro`) first"
+            f"{model_rel} is missing or does not match dvc.lock: `.venv/bin/dvc checkout` restores it"
+            " from the local cache, `.venv/bin/dvc pull` from the remote, `make repro` rebuilds it"
         )
     card = committed_json(root, rel["model_card"])
     if card is None:
@@ -97,7 +98,7 @@ def full_gate(
         raise PipelineError(
             f"release: {base}'s model could not be restored, so the gate could not compare both models"
             f" on the same rows ({judged.pairing.reason}); give this job the DVC remote's credentials"
-            " and run `dvc pull`, or release on recorded figures: make release ALLOW_UNPAIRED='why'"
+            " and run `.venv/bin/dvc pull`, or release on recorded figures: make release ALLOW_UNPAIRED='why'"
         )
     if not judged.passed:
         raise PipelineError(

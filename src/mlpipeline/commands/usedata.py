@@ -24,10 +24,14 @@ from mlpipeline.adapters import processes
 from mlpipeline.adapters.files import atomic_path, file_md5, write_text
 from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.config import load_settings, load_yaml, parse_settings
+from mlpipeline.core import plots as plots_core
 from mlpipeline.core.contract import check, contract_yaml, format_failures, infer_contract, load_contract
 from mlpipeline.errors import PipelineError, run_main
 
 MAX_CLASSES = 20
+# From this ratio of the commonest class to the rarest on, use-data weights the classes: at 5.2%
+# positives an unweighted logistic regression predicted no positive row and failed the gate.
+SKEWED_RATIO = 3
 # A model that outgrows this is slow to load and to serve; the rule says so before it ships.
 MAX_MODEL_MB = 100
 
@@ -45,6 +49,17 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     rows: int = 0
     rarest: int = 0  # rows of the rarest class (classification)
+    largest: int = 0  # rows of the commonest class (classification)
+
+    @property
+    def skewed(self) -> bool:
+        """Classes this uneven make an unweighted model's best bet "never the rare class"."""
+        return self.task == "classification" and self.largest >= SKEWED_RATIO * max(self.rarest, 1)
+
+    @property
+    def rare_share(self) -> float:
+        """The rarest class's share of the rows (classification)."""
+        return self.rarest / self.rows if self.rows else 0.0
 
 
 def infer_task(target: pd.Series) -> str:
@@ -116,8 +131,19 @@ def plan(frame: pd.DataFrame, target: str, task: str | None, id_column: str | No
         notes.append(f"constant columns, left out of the model: {', '.join(constant)}")
     if y.isna().any():
         notes.append(f"'{target}' has {int(y.isna().sum())} missing value(s): the contract will reject them")
-    rarest = int(y.value_counts().min()) if task == "classification" else 0
-    return Plan(task, target, id_column, positive, n_classes, constant, notes, len(frame), rarest)
+    counts = y.value_counts() if task == "classification" else pd.Series([0])
+    return Plan(
+        task,
+        target,
+        id_column,
+        positive,
+        n_classes,
+        constant,
+        notes,
+        len(frame),
+        int(counts.min()),
+        int(counts.max()),
+    )
 
 
 # Regression tolerances the bundled sample's test split resolves (1,437 rows, 381 of the rarer
@@ -150,13 +176,26 @@ def tolerances(p: Plan, test_size: float) -> tuple[dict[str, float], list[str]]:
     return found, [note]
 
 
-def gate_rules(task: str, tolerance: dict[str, float] | None = None) -> list[dict[str, Any]]:
+def f1_margin(rare_share: float) -> float:
+    """How much f1 must beat the dummy's (0: it never predicts the rarer class) by.
+
+    0.1 where classes are even; at p positives even a good model's precision is a few times p (at
+    1%, ROC AUC 0.9 gives f1 ~0.08), so the margin is p, in steps of 0.005, at most 0.1. The ROC
+    AUC rule, independent of prevalence, is what stops a model that learned nothing.
+    """
+    return min(0.1, max(0.005, math.floor(rare_share * 200) / 200))
+
+
+def gate_rules(
+    task: str, tolerance: dict[str, float] | None = None, rare_share: float = 0.5
+) -> list[dict[str, Any]]:
     """Rules that make sense for any data set of the task: margins over the dummy baseline and
-    tolerances against the base ref (``tolerance``: what the test split resolves), all scale-free."""
+    tolerances against the base ref (``tolerance``: what the test split resolves), all scale-free;
+    ``rare_share``: the rarer class's share of rows, which bounds the f1 a model can reach."""
     t = {**RESOLVED, **(tolerance or {})}
     if task == "classification":
         return [
-            {"metric": "f1", "beat_baseline_by": 0.1},
+            {"metric": "f1", "beat_baseline_by": f1_margin(rare_share)},
             {"metric": "roc_auc", "beat_baseline_by": 0.15},
             {"metric": "f1", "max_regression": t["f1"]},
             {"metric": "roc_auc", "max_regression": t["roc_auc"]},
@@ -186,8 +225,9 @@ def plots(task: str, binary: bool) -> list[dict[str, Any]]:
     def curve(title: str, x: str, file: str, y: str) -> dict[str, Any]:
         return {title: {"x": x, "y": {f"metrics/plots/{file}.json": y}}}
 
+    metric = plots_core.importance_metric(task, binary)
     importance = {
-        "Feature importance (permutation)": {
+        plots_core.importance_title(metric): {
             "template": "bar_horizontal_sorted",
             "x": "importance",
             "y": {"metrics/plots/importance.json": "feature"},
@@ -271,14 +311,25 @@ def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
     doc["features"]["drop"] = _flow([])
     model = doc["model"]
     model["estimator"] = "logistic_regression" if p.task == "classification" else "ridge"
-    model["hyperparameters"] = CommentedMap(
-        {"max_iter": 1000} if p.task == "classification" else {"alpha": 1.0}
-    )
+    hyperparameters: dict[str, Any] = {"max_iter": 1000} if p.task == "classification" else {"alpha": 1.0}
+    if p.skewed:
+        hyperparameters["class_weight"] = "balanced"
+        p.notes.append(
+            f"class_weight: balanced (the rarest class is {p.rare_share:.1%} of rows; unweighted, a model"
+            " scores well by never predicting it); random_forest and hist_gradient_boosting take it too"
+        )
+    model["hyperparameters"] = CommentedMap(hyperparameters)
     doc["evaluate"]["slices"] = _flow([])
     doc["evaluate"]["fairness"] = _flow([])
     found, notes = tolerances(p, float(doc["split"]["test_size"]))
     p.notes.extend(notes)
-    doc["gate"]["rules"] = _rule_list(gate_rules(p.task, found))
+    rare = p.rare_share if p.n_classes == 2 else 0.5
+    doc["gate"]["rules"] = _rule_list(gate_rules(p.task, found, rare))
+    if p.task == "classification" and f1_margin(rare) < 0.1:
+        p.notes.append(
+            f"f1 must beat the dummy by {f1_margin(rare):g} (at {rare:.1%} positives a good model's f1 is"
+            " low); roc_auc by 0.15, whatever the prevalence"
+        )
     if "monitor" in doc:
         doc["monitor"]["rules"] = _rule_list(monitor_rules(p.task))
     if "registry" in doc:

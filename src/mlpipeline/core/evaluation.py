@@ -37,7 +37,8 @@ def evaluate(
     else:
         quality = m.regression_metrics(y, predictions)
         plot_data = plots.regression_plots(y, predictions, seed)
-    plot_data["importance"] = plots.importance(model, x, y, seed)
+    metric = plots.importance_metric(task, positive is not None)
+    plot_data["importance"] = plots.importance(model, x, y, seed, metric, positive)
     dummy = m.baseline(task, pd.DataFrame(index=train_target.index), train_target)
     baseline_quality = m.score(task, dummy, pd.DataFrame(index=y.index), y, positive)
     slices = m.slice_metrics(

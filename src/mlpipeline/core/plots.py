@@ -6,9 +6,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import is_classifier
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import accuracy_score, precision_recall_curve, r2_score, roc_curve
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    precision_recall_curve,
+    r2_score,
+    roc_auc_score,
+    roc_curve,
+)
 
 MAX_POINTS = 200
 MAX_ROWS = 10_000  # per-row plots (confusion, scatter) use at most this many test rows
@@ -67,38 +73,89 @@ def regression_plots(y: pd.Series, predicted: np.ndarray, seed: int) -> dict[str
     }
 
 
-def importance(model: Any, x: pd.DataFrame, y: pd.Series, seed: int) -> list[dict[str, Any]]:
-    """Permutation importance per input column, on a seeded sample of the test set."""
+def importance_metric(task: str, binary: bool) -> str:
+    """The metric the importance plot is measured in: the task's threshold-free primary one.
+
+    Accuracy (permutation_importance's default) barely moves on skewed classes, where a model that
+    always says "no" is already 95% right, so it ranked the columns that carry the signal last.
+    """
+    if task == "regression":
+        return "r2"
+    return "roc_auc" if binary else "f1_macro"
+
+
+IMPORTANCE_LABELS = {"roc_auc": "ROC AUC", "f1_macro": "macro f1", "r2": "R2", "accuracy": "accuracy"}
+
+
+def importance_title(metric: str) -> str:
+    """The importance plot's title in dvc.yaml: it says which metric the bars are in."""
+    return f"Feature importance ({IMPORTANCE_LABELS[metric]} lost when shuffled)"
+
+
+def importance(
+    model: Any, x: pd.DataFrame, y: pd.Series, seed: int, metric: str, positive: Any = None
+) -> list[dict[str, Any]]:
+    """Permutation importance per input column in ``metric`` (what shuffling the column costs),
+    on a seeded sample of the test set."""
     idx = _rows(len(x), seed, IMPORTANCE_ROWS)
-    means = permutation_means(model, x.iloc[idx].reset_index(drop=True), y.iloc[idx], seed)
-    frame = pd.DataFrame({"feature": x.columns, "importance": means})
+    sample = x.iloc[idx].reset_index(drop=True)
+    means = permutation_means(model, sample, y.iloc[idx], seed, metric, positive=positive)
+    frame = pd.DataFrame({"feature": x.columns, "importance": means, "metric": metric})
     frame = frame.sort_values(["importance", "feature"], ascending=[False, True])
     return frame.round(6).to_dict("records")
 
 
+def _scorer(model: Any, metric: str, truth: np.ndarray) -> tuple[Any, Any]:
+    """(what to ask the model for, how to score an answer) for ``metric``."""
+    if metric == "r2":
+        return model.predict, lambda answer: r2_score(truth, answer)
+    if metric == "f1_macro":
+        return model.predict, lambda answer: f1_score(truth, answer, average="macro", labels=model.classes_)
+    if metric == "accuracy":
+        return model.predict, lambda answer: accuracy_score(truth, answer)
+    positive = metric.partition(":")[2]  # "roc_auc:<index of the positive class>"
+    column = int(positive)
+    is_pos = truth == model.classes_[column]
+
+    def score(answer: np.ndarray) -> float:
+        # A sample holding one class has no ROC AUC; no column can be said to matter then.
+        return roc_auc_score(is_pos, answer[:, column]) if 0 < is_pos.sum() < len(is_pos) else 0.0
+
+    return model.predict_proba, score
+
+
 def permutation_means(
-    model: Any, x: pd.DataFrame, y: pd.Series, seed: int, repeats: int = IMPORTANCE_REPEATS
+    model: Any,
+    x: pd.DataFrame,
+    y: pd.Series,
+    seed: int,
+    metric: str = "accuracy",
+    repeats: int = IMPORTANCE_REPEATS,
+    positive: Any = None,
 ) -> np.ndarray:
-    """scikit-learn's ``permutation_importance(model, x, y, n_repeats=repeats, random_state=seed)``
-    ``.importances_mean``, with the model's default score (accuracy, or R² for regression).
+    """scikit-learn's ``permutation_importance(model, x, y, n_repeats=repeats, random_state=seed,
+    scoring=metric)`` ``.importances_mean`` (``roc_auc`` about ``positive``, default the second class).
 
     The same permutations, drawn the same way; but every permuted copy is predicted in one call
     (in chunks of at most ``IMPORTANCE_CELLS`` cells) instead of one call per column and repeat,
     whose fixed cost made this most of the evaluate stage. A test compares both.
     """
-    score = accuracy_score if is_classifier(model) else r2_score
-    column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
     truth = np.asarray(y)
-    baseline = score(truth, model.predict(x))
+    if metric == "roc_auc":
+        classes = list(model.classes_)
+        metric = f"roc_auc:{classes.index(positive) if positive is not None else 1}"
+    answer_of, score = _scorer(model, metric, truth)
+    column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    baseline = score(answer_of(x))
     per_chunk = max(1, IMPORTANCE_CELLS // max(x.size * repeats, 1))
     means = []
     for start in range(0, x.shape[1], per_chunk):
         columns = range(start, min(start + per_chunk, x.shape[1]))
         copies = [copy for j in columns for copy in _permuted(x, j, column_seed, repeats)]
-        predicted = model.predict(pd.concat(copies, ignore_index=True))
-        blocks = predicted.reshape(len(copies), len(x), *predicted.shape[1:])
+        answers = answer_of(pd.concat(copies, ignore_index=True))
+        blocks = answers.reshape(len(copies), len(x), *answers.shape[1:])
         for k in range(len(columns)):
-            permuted = [score(truth, blocks[k * repeats + r]) for r in range(repeats)]
+            permuted = [score(blocks[k * repeats + r]) for r in range(repeats)]
             means.append(float(np.mean(baseline - np.array(permuted))))
     return np.array(means)
 

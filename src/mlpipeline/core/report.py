@@ -27,6 +27,19 @@ HOW_TO_READ = (
 )
 
 
+def one_class_hint(metrics: dict[str, Any], positive: Any, hyperparameters: dict[str, Any]) -> str | None:
+    """What to try when a binary model predicts no row of the positive class (recall 0), the usual
+    first result on skewed classes; None otherwise (``positive``: data.positive_class, if set)."""
+    if metrics.get("recall") != 0.0:  # regression has no recall
+        return None
+    if "class_weight" not in hyperparameters:
+        fix = "set class_weight: balanced under model.hyperparameters in params.yaml"
+    else:
+        fix = "try model.estimator: hist_gradient_boosting, or more rows of the rarer class"
+    which = f"{positive!r} row" if positive is not None else "row of the positive class"
+    return f"the model predicts no {which} of the test split (recall 0): {fix}"
+
+
 def headline(passed: bool, outcomes: list[r.Outcome] | list[dict[str, Any]], problems: int) -> str:
     """The verdict in a few words: the terminal's last line and the report's first say the same."""
     if not passed:

@@ -76,9 +76,14 @@ def in_experiment() -> bool:
 def main() -> int:
     """Run the gate inside `dvc repro`; exit 1 on a breach, except in an experiment."""
     layout = Layout(Path())
-    passed, outcomes = run(load_settings(layout.params), layout)
+    settings = load_settings(layout.params)
+    passed, outcomes = run(settings, layout)
     print("\n".join(report.rule_lines(outcomes)))
     code = print_verdict(passed, outcomes, None)
+    positive = settings.data.positive_class if settings.task == "classification" else None
+    hint = report.one_class_hint(read_json(layout.metrics), positive, settings.model.hyperparameters)
+    if code and hint:
+        print(f"gate: {hint}", file=sys.stderr)
     if code and in_experiment():
         # A failed stage would make DVC record the experiment as failed, without its own
         # metrics: a sweep would lose every candidate that misses a rule, which is the
