@@ -212,6 +212,26 @@ def test_release_off_the_base_branch_needs_a_reason_which_the_card_keeps(
 
 
 @integration
+def test_registry_tags_are_pushed_where_git_pushes(repo: Repo, registry, tmp_path: Path) -> None:
+    """CI gives git a push URL with the job's token and leaves origin's URL bare; GTO's own push
+    (dulwich) read only origin's URL, so on GitHub the tag went nowhere. Tags go by git now."""
+    pushed = tmp_path / "pushed.git"
+    repo.git("init", "-q", "--bare", str(pushed))
+    repo.git("remote", "add", "origin", str(tmp_path / "fetch-only-and-absent.git"))
+    repo.git("remote", "set-url", "--push", "origin", str(pushed))
+    registry(repo, "release", "--push")
+    registry(repo, "promote", "--version", "v1.0.0", "--stage", "prod", "--push")
+    there = repo.git("ls-remote", "--tags", str(pushed)).stdout
+    assert "refs/tags/model@v1.0.0" in there and "refs/tags/model#prod#1" in there
+
+    repo.git("remote", "set-url", "--push", "origin", str(tmp_path / "absent.git"))
+    done = registry(repo, "promote", "--version", "v1.0.0", "--stage", "staging", "--push")
+    assert done.returncode != 0
+    assert "model#staging#2 made here, but `git push origin` refused" in done.stderr
+    assert "push with: git push origin model#staging#2" in done.stderr
+
+
+@integration
 def test_promote_refuses_a_version_without_a_passing_gate(repo: Repo, registry) -> None:
     repo.run(str(VENV_BIN / "gto"), "register", "model", "HEAD", "--version", "v9.0.0", "-m", "by hand")
     done = registry(repo, "promote", "--version", "v9.0.0", "--stage", "prod")

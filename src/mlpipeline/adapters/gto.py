@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlpipeline.adapters import processes
 from mlpipeline.core.versions import ARTIFACT, VERSION_RE, StageEvent, Version, parse_card, semver
+from mlpipeline.errors import PipelineError
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
@@ -48,7 +49,7 @@ def stage_events(root: Path) -> list[StageEvent]:
 
 def register(root: Path, version: str, message: str, push: bool) -> None:
     """Tag HEAD as ``version`` of the model, with ``message`` (the card)."""
-    gto(root, "register", ARTIFACT, "HEAD", "--version", version, "--message", message, *_push(push))
+    _with_push(root, push, "register", ARTIFACT, "HEAD", "--version", version, "--message", message)
 
 
 def assign(root: Path, version: str, stage: str, push: bool) -> None:
@@ -56,13 +57,34 @@ def assign(root: Path, version: str, stage: str, push: bool) -> None:
 
     --force: GTO refuses to re-assign a version that held the stage once before.
     """
-    gto(root, "assign", ARTIFACT, "--version", version, "--stage", stage, "--force", *_push(push))
+    _with_push(root, push, "assign", ARTIFACT, "--version", version, "--stage", stage, "--force")
 
 
 def withdraw(root: Path, version: str, stage: str, push: bool) -> None:
     """Withdraw ``version``'s assignment to ``stage`` (GTO's deprecate)."""
-    gto(root, "deprecate", ARTIFACT, version, stage, *_push(push))
+    _with_push(root, push, "deprecate", ARTIFACT, version, stage)
 
 
-def _push(push: bool) -> list[str]:
-    return ["--push"] if push else []
+def _tags(root: Path) -> set[str]:
+    return set(git(root, "tag", "-l").split())
+
+
+def _with_push(root: Path, push: bool, *args: str) -> None:
+    """Run GTO, then push the tags it made with git itself.
+
+    Not GTO's ``--push``: its git client (dulwich) reads only ``remote.origin.url``, so a push URL
+    (CI's token), a credential helper, an ssh config or ``http.extraheader`` never reached it; on
+    GitHub its push went to origin without credentials. git's own push honours all of them.
+    """
+    before = _tags(root) if push else set()
+    gto(root, *args)
+    new = sorted(_tags(root) - before) if push else []
+    if not new:
+        return
+    done = processes.run(root, "git", "push", "--quiet", "origin", *(f"refs/tags/{t}" for t in new))
+    if done.returncode != 0:
+        why = (done.stderr or done.stdout).strip().splitlines()
+        raise PipelineError(
+            f"registry: {', '.join(new)} made here, but `git push origin` refused"
+            f" ({why[-1] if why else 'no message'}); push with: git push origin {' '.join(new)}"
+        )
