@@ -25,7 +25,10 @@ from mlpipeline.config import load_settings
 from tests.serving import checks
 
 URL = os.environ.get("SERVICE_URL")
-pytestmark = pytest.mark.skipif(not URL, reason="SERVICE_URL not set: no deployed service to check")
+pytestmark = [
+    pytest.mark.skipif(not URL, reason="SERVICE_URL not set: no deployed service to check"),
+    pytest.mark.e2e,  # git, make predict and a service over the network (cd.yml ran it as fast: refused)
+]
 ROWS = 40
 
 
