@@ -115,10 +115,10 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project use-data update-data bench lock clean
+.PHONY: help setup setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(STAMP) $(GIT_HOOK) ## Create .venv with what the pipeline needs, from requirements.lock (skipped when up to date)
 
@@ -259,6 +259,9 @@ new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=.
 	@test -n "$(DEST)" || { echo "usage: make new-project DEST=../my-model [DATA=file.csv TARGET=column] [TEMPLATE_REF=v1.2.0]" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.newproject --dest "$(DEST)" --data "$(DATA)" --target "$(TARGET)" \
 		--answers "$(ANSWERS)" --ref "$(TEMPLATE_REF)" $(if $(DEFAULTS),--defaults)
+
+detach: setup ## Cloned the template instead of make new-project? Drop its template-only files (copier.yml, its tests, benchmarks)
+	@$(PY) -m mlpipeline.commands.detach
 
 bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring
 	@test -d benchmarks || { echo "make bench measures the template on its bundled sample; run it in the template's repository" >&2; exit 2; }

@@ -42,8 +42,11 @@ def test_lint_fails_on_badly_formatted_code(repo: Repo) -> None:
 
 def test_help_lists_public_targets(repo: Repo) -> None:
     listed = repo.make("help").stdout
-    for target in ("setup", "repro", "test", "lint", "ci", "push", "retrain"):
+    for target in ("setup", "repro", "test", "lint", "ci", "push", "retrain", "detach"):
         assert f"make {target} " in listed
+    # Every description starts in one column, the longest target's included.
+    starts = {len(line) - len(line.split(None, 2)[2]) for line in listed.splitlines() if line.strip()}
+    assert len(starts) == 1, listed
 
 
 def test_push_sends_every_output(other_model_repo: Repo, tmp_path: Path) -> None:

@@ -89,6 +89,23 @@ def test_drift_a_broken_contract_and_a_missing_file_each_have_their_exit_code(
 
 
 @integration
+def test_rows_outside_the_contract_are_counted_and_said(repo: Repo, tmp_path: Path, monitor, command) -> None:
+    """Scored with warnings (serving.out_of_contract: warn), and said: how many rows, which rule."""
+
+    def beyond(frame: pd.DataFrame) -> None:
+        frame.loc[frame.index[:104], "tenure"] = 150  # the contract's maximum is 120
+
+    batch = _batch(repo, tmp_path / "beyond.csv", 4, beyond)
+    done = command(repo, "monitor", "--input", str(batch))
+    assert "104 row(s) outside the contract (tenure: " in done.stdout, done.stdout
+    report = json.loads((repo.path / "reports/monitor.json").read_text())
+    (counted,) = report["outside_contract"]
+    assert counted["column"] == "tenure" and counted["rows"] == 104 and "120" in counted["rule"]
+    _, quiet = monitor(repo, "--input", str(_batch(repo, tmp_path / "quiet.csv", 5)))
+    assert quiet["outside_contract"] == []
+
+
+@integration
 def test_a_released_version_is_monitored_with_its_own_profile(
     repo: Repo, tmp_path: Path, monitor, command
 ) -> None:

@@ -8,6 +8,7 @@ venv's set-up stamps ahead for the session).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -186,3 +187,90 @@ def test_a_target_that_is_not_a_column_is_refused_with_one_line(template: Repo, 
         done.stderr
     )
     assert "holds what was generated before it stopped" in done.stderr  # DEST existed: said, not hidden
+
+
+@slow
+def test_a_project_made_without_a_terminal_is_its_own_and_updates_from_a_teammates_clone(
+    template: Repo, tmp_path: Path
+) -> None:
+    from tests.adoption.test_prevalence import loan_book
+
+    # The template published where teammates and CI reach it (a URL, as GitHub is); a clone of
+    # its own, as other tests of this module commit to the shared one.
+    template = template.clone(template.path, "published-src", into=tmp_path)
+    published = tmp_path / "template.git"
+    template.git("clone", "-q", "--bare", str(template.path), str(published))
+    template.git("remote", "set-url", "origin", f"file://{published}")
+    csv = tmp_path / "loans.csv"
+    loan_book(0.052).to_csv(csv, index=False)
+    dest = tmp_path / "lending"
+    dest.mkdir()
+    (dest / ".venv").symlink_to(VENV_BIN.parent)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "new-project", f"DEST={dest}", f"DATA={csv}", "TARGET=status",
+         "ANSWERS=project_name=Lending club owner=risk team"],
+        cwd=template.path, env=template.env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "no terminal to ask on" in done.stdout
+    assert "\x1b[" not in done.stdout + done.stderr  # no colour codes in piped output
+    assert (dest / "README.md").read_text().startswith("# Lending club\n")
+    text = (dest / ".copier-answers.yml").read_text()
+    answers = yaml.safe_load(text)
+    assert answers["_src_path"] == f"file://{published}" and answers["data_file"] == "data/raw/loans.csv"
+    assert str(template.path) not in text and str(csv) not in text  # no path of this machine's
+    # The first commit is the adopted data's pipeline, reproduced: not the sample's outputs.
+    repo = Repo(dest, tmp_path / "lending-scratch")
+    assert (
+        repo.git("log", "-1", "--format=%s").stdout.strip()
+        == "Start from the mlpipeline template on loans.csv"
+    )
+    assert repo.git("status", "--porcelain").stdout == ""
+    metrics = json.loads((dest / "metrics/metrics.json").read_text())
+    assert 0.18 < metrics["rows_test"] / len(pd.read_csv(csv)) < 0.22  # this data's test split
+    lock = yaml.safe_load((dest / "dvc.lock").read_text())
+    assert "data/raw/loans.csv" in [d["path"] for d in lock["stages"]["validate"]["deps"]]
+    assert (
+        yaml.safe_load((dest / "params.yaml").read_text())["model"]["hyperparameters"]["class_weight"]
+        == "balanced"
+    )
+
+    # A teammate's clone, on another path, takes the template's next version.
+    shared = tmp_path / "lending.git"
+    repo.git("clone", "-q", "--bare", str(dest), str(shared))
+    teammate = repo.clone(shared, "teammate", into=tmp_path / "elsewhere")
+    (template.path / "docs/upgrading.md").write_text("# Upgrading\n")
+    template.commit("template: an upgrading guide")
+    template.git("tag", "v9.0.0")
+    template.git("push", "-q", "--tags", "origin", "HEAD:main")
+    env = tool_env(tmp_path / "teammate-scratch", teammate.path / "src")
+    updated = subprocess.run(
+        [str(VENV_BIN / "copier"), "update", "--trust", "--defaults", "--vcs-ref", "v9.0.0"],
+        cwd=teammate.path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert (teammate.path / "docs/upgrading.md").read_text() == "# Upgrading\n"
+    assert yaml.safe_load((teammate.path / ".copier-answers.yml").read_text())["_commit"] == "v9.0.0"
+
+
+@pytest.mark.integration  # make new-project's recipe, in-process
+def test_a_template_without_version_tags_says_the_project_follows_a_commit(
+    template_repo: Repo, tmp_path: Path, command
+) -> None:
+    untagged = template_repo.clone(template_repo.path, "untagged", into=tmp_path)
+    args = [
+        "--dest",
+        str(tmp_path / "x"),
+        "--data",
+        "",
+        "--target",
+        "",
+        "--answers",
+        "task=guess",
+        "--ref",
+        "",
+    ]
+    done = command(untagged, "newproject", *args, "--defaults")
+    head = untagged.git("rev-parse", "--short", "HEAD").stdout.strip()
+    assert f"the template has no vX.Y.Z tag, so the project follows commit {head}" in done.stdout

@@ -31,7 +31,7 @@ from mlpipeline.core import drift, monitoring, report
 from mlpipeline.core import profile as profile_mod
 from mlpipeline.core.compare import large_sample_intervals
 from mlpipeline.core.plots import drift_chart
-from mlpipeline.core.prediction import BatchRejectedError, prepare
+from mlpipeline.core.prediction import BatchRejectedError, prepare, warning_counts
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -77,6 +77,12 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
         _write(out, document, [])
         print(f"monitor: {input_path}: {small}")
         return monitoring.TOO_SMALL, document
+    outside = warning_counts(prepared.warnings)
+    for w in outside:
+        print(
+            f"monitor: {input_path}: {w['rows']} row(s) outside the contract ({w['column']}: {w['rule']});"
+            " scored with warnings (serving.out_of_contract: warn)"
+        )
     reference = reference_profile(root, commit)
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
@@ -97,6 +103,7 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
         "passed": code == monitoring.OK,
         "figures": figures,
         "labelled_rows": labelled_rows,
+        "outside_contract": outside,
         "quality": {k: v.__dict__ for k, v in (labelled or {}).items()},
         "rules": [o.as_dict() for o in outcomes],
         "features": [s.as_dict() for s in shifts],

@@ -2,7 +2,10 @@
 who do not know copier.
 
 Generates a project from this template (copier.yml asks the questions; DATA, TARGET and ANSWERS
-answer some of them), commits it, and turns copier's errors (a refused answer, a failed
+answer some of them; without a terminal the rest take their defaults), runs `make repro` there
+when DATA was given (so the first commit holds that data's outputs, not the sample's), makes the
+answers file portable (the template's remote URL, the data file inside the project), commits it,
+and turns copier's errors (a refused answer, a failed
 generation task such as `make use-data` on a target that is not a column) into one line. copier
 removes a destination it created when generation fails, so nothing half-made is left behind (a
 folder that existed before is left as it is, and the message says so).
@@ -11,25 +14,76 @@ folder that existed before is left as it is, and the message says so).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from mlpipeline.errors import PipelineError, run_main
 
+ANSWER = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=(.*?)(?=\s+[A-Za-z_][A-Za-z0-9_]*=|\s*$)", re.S)
+
 
 def answers(data: str | None, target: str | None, extra: str | None) -> dict[str, str]:
-    """The answers given on the command line; DATA becomes an absolute path."""
+    """The answers given on the command line; DATA becomes an absolute path.
+
+    ``extra`` is ``key=value key=value``, and a value runs to the next ``key=``, so it may hold
+    spaces: ``project_name=Lending club owner=risk team``. Quotes around a value are dropped.
+    """
     found: dict[str, str] = {}
     if data:
         found["data_file"] = str(Path(data).resolve())
         found["target"] = target or ""
-    for pair in (extra or "").split():
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise PipelineError(f"ANSWERS: '{pair}' is not key=value (e.g. ANSWERS=\"task=regression\")")
-        found[key] = value
+    text = (extra or "").strip()
+    if not text:
+        return found
+    matches = list(ANSWER.finditer(text))
+    leading = text[: matches[0].start()].strip() if matches else text
+    if leading or not matches:
+        first = (leading or text).split()[0]
+        raise PipelineError(
+            f"ANSWERS: '{first}' is not key=value (e.g. ANSWERS=\"project_name=Hotel cancellations\")"
+        )
+    for match in matches:
+        value = match[2].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[match[1]] = value
     return found
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class PlainText(io.TextIOBase):
+    """A text stream that drops ANSI colour codes: copier colours its lines whatever the output
+    is, and piped into a file or a CI log they were ~190 lines of escape codes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(ANSI.sub("", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def plain_when_piped() -> Iterator[None]:
+    """Within: stdout and stderr without colour codes where they are not terminals."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if s.isatty() else PlainText(s) for s in saved)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def generate(template: Path, dest: Path, data: dict[str, str], defaults: bool, ref: str | None) -> None:
@@ -39,7 +93,8 @@ def generate(template: Path, dest: Path, data: dict[str, str], defaults: bool, r
 
     existed = dest.exists()
     try:
-        run_copy(str(template), dest, data=data, defaults=defaults, unsafe=True, vcs_ref=ref or None)
+        with plain_when_piped():
+            run_copy(str(template), dest, data=data, defaults=defaults, unsafe=True, vcs_ref=ref or None)
     except (ValueError, CopierError, subprocess.CalledProcessError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, subprocess.CalledProcessError):
@@ -50,8 +105,45 @@ def generate(template: Path, dest: Path, data: dict[str, str], defaults: bool, r
         raise PipelineError(f"new-project: {message}; {left}") from None
 
 
+def git(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """git in ``where``, whatever its exit code."""
+    return subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True)
+
+
+def public_source(template: Path) -> str | None:
+    """The template's remote URL, when it has one a teammate or CI can reach (not a local path)."""
+    url = git(template, "remote", "get-url", "origin").stdout.strip()
+    return url if url and ("://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url)) else None
+
+
+def portable_answers(dest: Path, source: str | None) -> list[str]:
+    """Rewrite .copier-answers.yml so it works from any machine: the template's public source
+    instead of this machine's path, and the data file as where use-data put it in the project."""
+    import yaml
+
+    path = dest / ".copier-answers.yml"
+    text = path.read_text(encoding="utf-8")
+    head = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    found = yaml.safe_load(text) or {}
+    said = []
+    if source:
+        found["_src_path"] = source
+        said.append(f"copier update will fetch the template from {source}")
+    if found.get("data_file"):
+        found["data_file"] = f"data/raw/{Path(found['data_file']).name}"
+    path.write_text(head + yaml.safe_dump(found, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return said
+
+
+def reproduce(dest: Path) -> bool:
+    """`make repro` in the new project, its output shown: the first commit holds the adopted data's
+    outputs, not the sample's."""
+    print(f"new-project: make repro in {dest} (the pipeline on your data)", flush=True)
+    return subprocess.run(["make", "--no-print-directory", "-C", str(dest), "repro"]).returncode == 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Generate and commit."""
+    """Generate, reproduce when given data, and commit."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.newproject")
     parser.add_argument("--dest", required=True, type=Path)
     parser.add_argument("--data")
@@ -61,22 +153,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref", help="template version (a git tag; default the newest)")
     args = parser.parse_args(argv)
     given = answers(args.data, args.target, args.answers)
-    generate(Path.cwd(), args.dest, given, args.defaults, args.ref)  # make runs it in the template
-    committed = (
-        subprocess.run(["git", "-C", str(args.dest), "add", "-A"], capture_output=True, text=True).returncode
-        == 0
-        and subprocess.run(
-            ["git", "-C", str(args.dest), "commit", "-q", "-m", "Start from the mlpipeline template"],
-            capture_output=True,
-            text=True,
-        ).returncode
-        == 0
-    )
-    if not committed:
+    template = Path.cwd()  # make runs it in the template
+    defaults = args.defaults
+    if not defaults and not sys.stdin.isatty():
+        defaults = True
+        print("new-project: no terminal to ask on, so the questions not answered take their defaults")
+    if not sys.stdout.isatty():
+        os.environ.setdefault("NO_COLOR", "1")  # the tools copier's tasks run print plain text too
+    if not args.ref and not git(template, "tag", "-l", "v*").stdout.strip():
+        head = git(template, "rev-parse", "--short", "HEAD").stdout.strip()
         print(
-            f"new-project: commit {args.dest} yourself (git add -A && git commit) before copier update",
-            file=sys.stderr,
+            f"new-project: the template has no vX.Y.Z tag, so the project follows commit {head};"
+            " copier update will compare commits until a version is tagged"
         )
+    generate(template, args.dest, given, defaults, args.ref)
+    notes = portable_answers(args.dest, public_source(template))
+    message = "Start from the mlpipeline template"
+    if args.data:
+        ran = reproduce(args.dest)
+        message += f" on {Path(args.data).name}" + (
+            "" if ran else " (make repro did not finish: outputs are not yet this data's; run make repro)"
+        )
+        if not ran:
+            notes.append("make repro did not finish (its output is above); the commit says so")
+    git(args.dest, "add", "-A")
+    committed = git(args.dest, "commit", "-q", "-m", message).returncode == 0
+    if not committed:
+        notes.append(f"commit {args.dest} yourself (git add -A && git commit) before copier update")
+    for note in notes:
+        print(f"new-project: {note}", file=sys.stderr if "yourself" in note else sys.stdout)
     print(f"new-project: {args.dest} is ready: cd {args.dest} && make repro")
     return 0
 

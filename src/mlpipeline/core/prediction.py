@@ -83,6 +83,24 @@ class Prepared:
     notes: list[str]
 
 
+def warning_counts(warnings: pd.Series) -> list[dict[str, Any]]:
+    """Rows per (column, rule) among the per-row warnings (``column=value: rule; ...``), most first.
+
+    A batch scored with warnings is one a person should hear about: 104 rows above the contract's
+    ``int_rate`` maximum is news, even when the model could score them.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for text in warnings[warnings != ""]:
+        seen = set()
+        for item in text.split("; "):
+            where, _, rule = item.partition(": ")
+            seen.add((where.partition("=")[0], rule))
+        for key in seen:
+            counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [{"column": c, "rule": r, "rows": n} for (c, r), n in ordered]
+
+
 def prepare(
     card: dict[str, Any],
     contract: contract_mod.Contract,
