@@ -130,7 +130,7 @@ def test_a_new_split_seed_with_the_same_model_passes(repo: Repo, gate) -> None:
     )
 
 
-@integration
+@pytest.mark.slow  # a repro on 8,000 rows; the reseed test above covers pairing on other rows
 def test_rows_appended_from_the_same_population_pass(repo: Repo, gate) -> None:
     branch(repo, "more-rows")
     raw = repo.path / "data/raw/telco_churn.csv"
@@ -275,7 +275,7 @@ def smoke(params: dict) -> None:
     params["gate"]["rules"] = [r for r in params["gate"]["rules"] if "min" not in r]
 
 
-@e2e
+@pytest.mark.slow  # two repros and make ci FULL=1: what full-run.yml runs on approval
 def test_a_sampled_pull_request_says_so_and_the_full_run_judges_every_row(repo: Repo, command) -> None:
     """Large data in CI, on a small scale: main and the pull request train on a 50% sample; the full
     run (`make ci FULL=1`, what full-run.yml runs) trains on every row and the same gate judges it
