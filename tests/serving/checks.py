@@ -109,6 +109,9 @@ def check_hostile_bodies_cost_nothing(client: Any, rows: list[dict[str, Any]]) -
     for body in (b"[" * 100_000 + b"]" * 100_000, b'{"rows": [{"tenure": NaN}]}', b'{"rows": Infinity}'):
         answer = _post(client, "/predict", body)
         assert answer.status_code == 400 and "not JSON" in answer.json()["detail"], body[:30]
+    # Where the JSON breaks, as a person reads it (once: `"column": "10"`, a character offset).
+    answer = _post(client, "/predict", b'{"rows": [\n  {"tenure": 1,}\n]}')
+    assert answer.status_code == 400 and "at line 2, column 16" in answer.json()["detail"], answer.text
     huge = {**rows[0], rows_text_column(rows): "y" * 100_000}
     answer = _post(client, "/predict", {"rows": [huge]})
     assert answer.status_code == 422, answer.text[:200]
