@@ -320,32 +320,3 @@ def test_the_end_to_end_tier_runs_when_the_machinery_changes(
         cwd=tmp_path / "r", env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert done.stdout == f"machinery={machinery}\n"
-
-
-@pytest.mark.integration  # git's process
-def test_the_template_version_is_tagged_once_and_never_moved(tmp_path: Path) -> None:
-    env = tool_env(tmp_path / "scratch")
-    origin, work = tmp_path / "origin.git", tmp_path / "work"
-
-    def run(*args: str, where: Path = work) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(args), cwd=where, env=env, capture_output=True, text=True, check=True)
-
-    run("git", "init", "-q", "--bare", str(origin), where=tmp_path)
-    run("git", "init", "-q", "-b", "main", str(work), where=tmp_path)
-    (work / "copier.yml").write_text("_min_copier_version: '9.3'\n")
-    (work / "pyproject.toml").write_text('[project]\nname = "t"\nversion = "1.2.0"\n')
-    run("git", "add", "-A")
-    run("git", "commit", "-q", "-m", "v1.2.0")
-    run("git", "remote", "add", "origin", str(origin))
-    script = str(ROOT / ".github/scripts/tag-template-version.sh")
-
-    assert "tagged and pushed v1.2.0" in run("bash", script).stdout
-    assert "refs/tags/v1.2.0" in run("git", "ls-remote", "--tags", str(origin)).stdout
-    first = run("git", "rev-parse", "v1.2.0^{commit}").stdout
-    (work / "README.md").write_text("a fix, same version\n")
-    run("git", "add", "-A")
-    run("git", "commit", "-q", "-m", "fix")
-    assert "v1.2.0 exists" in run("bash", script).stdout
-    assert run("git", "rev-parse", "v1.2.0^{commit}").stdout == first  # a version is never moved
-    (work / "copier.yml").unlink()  # a generated project: not the template
-    assert "nothing to tag" in run("bash", script).stdout

@@ -170,14 +170,15 @@ def test_feature_importance_bars_are_drawn_longest_first(root: Path) -> None:
     assert template.content["encoding"]["y"]["sort"] == "-x"
 
 
-def test_the_importance_plot_says_the_metric_evaluate_measures_it_in(root: Path, settings) -> None:
-    """The sample's importance is in ROC AUC (accuracy ranked a skewed table's signal last), and
-    dvc.yaml's title says so."""
+def test_the_importance_plot_says_the_metric_evaluate_measures_it_in(root: Path) -> None:
+    """The importance is in the task's metric (ROC AUC for the sample: accuracy ranked a skewed
+    table's signal last), and dvc.yaml's title says which."""
     from mlpipeline.core import plots as plots_core
 
+    settings = load_settings(root / "params.yaml")  # the project's own, whatever data it adopted
     metric = plots_core.importance_metric(settings.task, settings.data.positive_class is not None)
     titles = [next(iter(p)) for p in yaml.safe_load((root / "dvc.yaml").read_text())["plots"]]
-    assert metric == "roc_auc" and plots_core.importance_title(metric) in titles
+    assert plots_core.importance_title(metric) in titles
 
 
 def test_a_bad_hyperparameter_value_is_refused_before_any_training(params: dict) -> None:

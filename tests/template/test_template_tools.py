@@ -1,0 +1,65 @@
+"""The template's own tools, which generated projects do not get (copier.yml excludes them, and
+this folder): `make detach` for the clone path, and the workflow script that tags its versions."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlpipeline.commands.detach import ANSWERS_TEMPLATE, WORKSPACE, detach, template_only
+from mlpipeline.errors import PipelineError
+from tests.conftest import ROOT, tool_env
+
+
+def test_detach_removes_what_copier_leaves_out_of_a_project_and_keeps_the_workspace(
+    root: Path, tmp_path: Path
+) -> None:
+    listed = template_only(root)
+    assert ANSWERS_TEMPLATE in listed and "tests/template" in listed and "copier.yml" in listed
+    assert not set(listed) & WORKSPACE
+    for rel in listed:  # the list is not stale: each is in the template
+        assert (root / rel).exists(), rel
+    (tmp_path / "copier.yml").write_text((root / "copier.yml").read_text())
+    for rel in [*listed, ".venv/bin/python", ".git/HEAD", "src/mlpipeline/__init__.py"]:
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.write_text("x")
+    removed = detach(tmp_path)
+    assert sorted(removed) == sorted(listed)
+    assert not any((tmp_path / rel).exists() for rel in listed)
+    assert (tmp_path / ".venv/bin/python").exists() and (tmp_path / ".git/HEAD").exists()
+    assert (tmp_path / "src/mlpipeline/__init__.py").exists()
+    with pytest.raises(PipelineError, match="already detached"):
+        detach(tmp_path)
+
+
+@pytest.mark.integration  # git's process
+def test_the_template_version_is_tagged_once_and_never_moved(tmp_path: Path) -> None:
+    env = tool_env(tmp_path / "scratch")
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+
+    def run(*args: str, where: Path = work) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(args), cwd=where, env=env, capture_output=True, text=True, check=True)
+
+    run("git", "init", "-q", "--bare", str(origin), where=tmp_path)
+    run("git", "init", "-q", "-b", "main", str(work), where=tmp_path)
+    (work / "copier.yml").write_text("_min_copier_version: '9.3'\n")
+    (work / "pyproject.toml").write_text('[project]\nname = "t"\nversion = "1.2.0"\n')
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "v1.2.0")
+    run("git", "remote", "add", "origin", str(origin))
+    script = str(ROOT / ".github/scripts/tag-template-version.sh")
+
+    assert "tagged and pushed v1.2.0" in run("bash", script).stdout
+    assert "refs/tags/v1.2.0" in run("git", "ls-remote", "--tags", str(origin)).stdout
+    first = run("git", "rev-parse", "v1.2.0^{commit}").stdout
+    (work / "README.md").write_text("a fix, same version\n")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "fix")
+    assert "v1.2.0 exists" in run("bash", script).stdout
+    assert run("git", "rev-parse", "v1.2.0^{commit}").stdout == first  # a version is never moved
+    (work / "copier.yml").unlink()  # a generated project: not the template
+    assert "nothing to tag" in run("bash", script).stdout
