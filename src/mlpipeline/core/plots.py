@@ -105,16 +105,16 @@ def importance(
     return frame.round(6).to_dict("records")
 
 
-def _scorer(model: Any, metric: str, truth: np.ndarray) -> tuple[Any, Any]:
-    """(what to ask the model for, how to score an answer) for ``metric``."""
+def _scorer(model: Any, metric: str, truth: np.ndarray, positive: Any) -> tuple[Any, Any]:
+    """(what to ask the model for, how to score an answer) for ``metric``; ROC AUC is about
+    ``positive`` (default the second class, as scikit-learn's scorer)."""
     if metric == "r2":
         return model.predict, lambda answer: r2_score(truth, answer)
     if metric == "f1_macro":
         return model.predict, lambda answer: f1_score(truth, answer, average="macro", labels=model.classes_)
     if metric == "accuracy":
         return model.predict, lambda answer: accuracy_score(truth, answer)
-    positive = metric.partition(":")[2]  # "roc_auc:<index of the positive class>"
-    column = int(positive)
+    column = list(model.classes_).index(positive) if positive is not None else 1
     is_pos = truth == model.classes_[column]
 
     def score(answer: np.ndarray) -> float:
@@ -141,10 +141,7 @@ def permutation_means(
     whose fixed cost made this most of the evaluate stage. A test compares both.
     """
     truth = np.asarray(y)
-    if metric == "roc_auc":
-        classes = list(model.classes_)
-        metric = f"roc_auc:{classes.index(positive) if positive is not None else 1}"
-    answer_of, score = _scorer(model, metric, truth)
+    answer_of, score = _scorer(model, metric, truth, positive)
     column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
     baseline = score(answer_of(x))
     per_chunk = max(1, IMPORTANCE_CELLS // max(x.size * repeats, 1))
