@@ -63,3 +63,30 @@ def test_the_template_version_is_tagged_once_and_never_moved(tmp_path: Path) -> 
     assert run("git", "rev-parse", "v1.2.0^{commit}").stdout == first  # a version is never moved
     (work / "copier.yml").unlink()  # a generated project: not the template
     assert "nothing to tag" in run("bash", script).stdout
+
+
+def test_the_bundled_remote_holds_every_output_the_committed_lock_names() -> None:
+    """A fresh clone pulls data, splits and model from data/sample_remote and trains nothing. A
+    retrain on another machine (a model's bytes differ by CPU family) once re-locked the model
+    without pushing it there, and main's model could no longer be restored to pair with."""
+    import yaml
+
+    in_git = {  # `cache: false` outputs are committed with the code, not pulled
+        next(iter(entry))
+        for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values()
+        for kind in ("outs", "metrics", "plots")
+        for entry in stage.get(kind, [])
+        if isinstance(entry, dict) and next(iter(entry.values())).get("cache") is False
+    }
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    missing = [
+        out["path"]
+        for stage in lock["stages"].values()
+        for out in stage.get("outs", [])
+        if out["path"] not in in_git
+        and not (ROOT / "data/sample_remote/files/md5" / out["md5"][:2] / out["md5"][2:]).is_file()
+    ]
+    assert "models/model.joblib" in [o["path"] for s in lock["stages"].values() for o in s.get("outs", [])]
+    assert missing == [], (
+        f"{missing}: `.venv/bin/dvc push -r sample` and `git add -f data/sample_remote/files`"
+    )
