@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from mlpipeline.adapters import processes
 from mlpipeline.errors import PipelineError, run_main
 
 ANSWER = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=(.*?)(?=\s+[A-Za-z_][A-Za-z0-9_]*=|\s*$)", re.S)
@@ -105,14 +106,9 @@ def generate(template: Path, dest: Path, data: dict[str, str], defaults: bool, r
         raise PipelineError(f"new-project: {message}; {left}") from None
 
 
-def git(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """git in ``where``, whatever its exit code."""
-    return subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True)
-
-
 def public_source(template: Path) -> str | None:
     """The template's remote URL, when it has one a teammate or CI can reach (not a local path)."""
-    url = git(template, "remote", "get-url", "origin").stdout.strip()
+    url = processes.run(template, "git", "remote", "get-url", "origin").stdout.strip()
     return url if url and ("://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url)) else None
 
 
@@ -160,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print("new-project: no terminal to ask on, so the questions not answered take their defaults")
     if not sys.stdout.isatty():
         os.environ.setdefault("NO_COLOR", "1")  # the tools copier's tasks run print plain text too
-    if not args.ref and not git(template, "tag", "-l", "v*").stdout.strip():
-        head = git(template, "rev-parse", "--short", "HEAD").stdout.strip()
+    if not args.ref and not processes.run(template, "git", "tag", "-l", "v*").stdout.strip():
+        head = processes.run(template, "git", "rev-parse", "--short", "HEAD").stdout.strip()
         print(
             f"new-project: the template has no vX.Y.Z tag, so the project follows commit {head};"
             " copier update will compare commits until a version is tagged"
@@ -176,12 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not ran:
             notes.append("make repro did not finish (its output is above); the commit says so")
-    git(args.dest, "add", "-A")
-    committed = git(args.dest, "commit", "-q", "-m", message).returncode == 0
-    if not committed:
-        notes.append(f"commit {args.dest} yourself (git add -A && git commit) before copier update")
+    processes.run(args.dest, "git", "add", "-A")
     for note in notes:
-        print(f"new-project: {note}", file=sys.stderr if "yourself" in note else sys.stdout)
+        print(f"new-project: {note}")
+    if processes.run(args.dest, "git", "commit", "-q", "-m", message).returncode != 0:
+        print(
+            f"new-project: commit {args.dest} yourself (git add -A && git commit) before copier update",
+            file=sys.stderr,
+        )
     print(f"new-project: {args.dest} is ready: cd {args.dest} && make repro")
     return 0
 
