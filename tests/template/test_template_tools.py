@@ -65,6 +65,7 @@ def test_the_template_version_is_tagged_once_and_never_moved(tmp_path: Path) -> 
     assert "nothing to tag" in run("bash", script).stdout
 
 
+@pytest.mark.integration  # git show: the committed lock, not the workspace's (make ci rewrites that)
 def test_the_bundled_remote_holds_every_output_the_committed_lock_names() -> None:
     """A fresh clone pulls data, splits and model from data/sample_remote and trains nothing. A
     retrain on another machine (a model's bytes differ by CPU family) once re-locked the model
@@ -78,7 +79,10 @@ def test_the_bundled_remote_holds_every_output_the_committed_lock_names() -> Non
         for entry in stage.get(kind, [])
         if isinstance(entry, dict) and next(iter(entry.values())).get("cache") is False
     }
-    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    committed = subprocess.run(
+        ["git", "show", "HEAD:dvc.lock"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    lock = yaml.safe_load(committed)
     missing = [
         out["path"]
         for stage in lock["stages"].values()
