@@ -20,6 +20,7 @@ DVC := $(BIN)/dvc
 STAMP := $(VENV)/.setup-done
 DEV_STAMP := $(VENV)/.dev-done
 SERVE_STAMP := $(VENV)/.serve-done
+DASK_STAMP := $(VENV)/.dask-done
 # uv builds the environments; when it is not on PATH, the pinned, hashed one in .ci/ is installed.
 UV_PIN := .ci/uv-requirements.txt
 TOOLS := $(CURDIR)/.tools
@@ -96,6 +97,11 @@ xdist = $(if $(filter 0,$(WORKERS)),-n 0,-n $(WORKERS) --dist worksteal)
 # make serve WORKERS=N: processes serving requests (auto: one per core); one unless WORKERS is given.
 serve_workers = $(if $(filter file,$(origin WORKERS)),1,$(WORKERS))
 
+# params.yaml engine.name: dask needs the dask group: installed on first use, like the serve group.
+define dask_if_asked
+	@if [ "$$($(PY) -m mlpipeline.commands.settings --get engine.name)" = dask ]; then $(MAKE) --no-print-directory $(DASK_STAMP); fi
+endef
+
 # `dvc pull` that, when it fails, names the remote and says where to fix it.
 define dvc_pull
 	@$(DVC) pull --allow-missing $(1) || { \
@@ -115,12 +121,14 @@ endef
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock clean
+.PHONY: help setup setup-dask setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(STAMP) $(GIT_HOOK) ## Create .venv with what the pipeline needs, from requirements.lock (skipped when up to date)
+
+setup-dask: $(DASK_STAMP) ## setup, plus the Dask engine (dask, distributed) from requirements-dask.lock
 
 setup-dev: $(DEV_STAMP) ## setup, plus the dev group (tests, linters) from requirements-dev.lock
 
@@ -155,10 +163,16 @@ $(SERVE_STAMP): $(STAMP) requirements-serve.lock
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) --require-hashes -r requirements-serve.lock
 	@touch $@
 
+# The Dask engine's packages on top of the pipeline's (params.yaml engine.name: dask); the dev group has them too.
+$(DASK_STAMP): $(STAMP) requirements-dask.lock
+	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --require-hashes -r requirements-dask.lock
+	@touch $@
+
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements-dev.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
-	@touch $@ $(SERVE_STAMP)  # the dev group includes the serve group
+	@touch $@ $(SERVE_STAMP) $(DASK_STAMP)  # the dev group includes the serve and dask groups
 
 # Written once; a hook that is already there (yours, or ours) is left as it is.
 $(GIT_HOOK): | $(STAMP)
@@ -170,6 +184,7 @@ $(PLOTS_TEMPLATE):
 
 repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and the gate verdict
 	@$(PY) -m mlpipeline.commands.settings
+	$(dask_if_asked)
 	$(call dvc_pull)
 	@# The summary prints whatever repro did (a failed gate included); the exit code is repro's.
 	@echo "$(DVC) repro"; $(DVC) repro; $(PY) -m mlpipeline.commands.summary --after-repro $$?
@@ -193,6 +208,7 @@ plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (ope
 
 ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report [FULL=1]
 	@$(PY) -m mlpipeline.commands.settings
+	$(dask_if_asked)
 	@$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --preflight
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
@@ -270,11 +286,12 @@ bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gat
 	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)
 	$(PY) benchmarks/monitor.py
 
-lock: ## Re-resolve the three locks from pyproject.toml (universal, hashed), keeping pins that still fit
+lock: ## Re-resolve the four locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
 	$(UV) pip compile pyproject.toml --group dev --universal --generate-hashes --python-version 3.11 --quiet -o requirements-dev.lock
 	$(UV) pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
 	$(UV) pip compile --group pyproject.toml:serve --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-serve.lock
+	$(UV) pip compile --group pyproject.toml:dask --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-dask.lock
 
 clean: ## Remove the virtual environment and generated reports
 	rm -rf $(VENV) $(TOOLS) reports dvc_plots build

@@ -28,6 +28,7 @@ LOCKED_INPUTS = (
     "requirements.lock",
     "requirements-dev.lock",
     "requirements-serve.lock",
+    "requirements-dask.lock",
     ".ci/uv-requirements.txt",
 )
 

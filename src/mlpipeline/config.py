@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlpipeline import catalog
 from mlpipeline.errors import PipelineError
@@ -176,6 +176,27 @@ class RegistrySettings(_Strict):
     stages: list[str] = Field(["staging", "prod"], min_length=1)
 
 
+class EngineSettings(_Strict):
+    """Where the heavy stages run: in this process (``local``) or on a Dask cluster (``dask``).
+
+    ``address`` names a running scheduler (``tcp://host:8786``); empty starts a ``LocalCluster`` of
+    ``workers`` processes with ``threads`` threads and ``memory`` each (Dask's size strings).
+    """
+
+    name: Literal["local", "dask"] = "local"
+    address: str | None = None
+    workers: int = Field(2, ge=1)
+    threads: int = Field(1, ge=1)
+    memory: str = "2GiB"
+
+    @field_validator("memory")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*([kKMGT]i?B|B)?\s*", value):
+            raise ValueError(f"'{value}' is not a size; write e.g. 2GiB, 512MiB or 4GB")
+        return value
+
+
 class Settings(_Strict):
     """Everything in params.yaml, validated."""
 
@@ -188,6 +209,7 @@ class Settings(_Strict):
     gate: GateSettings = GateSettings()
     monitor: MonitorSettings = MonitorSettings()
     registry: RegistrySettings = RegistrySettings()
+    engine: EngineSettings = EngineSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -196,6 +218,11 @@ class Settings(_Strict):
             raise ValueError(
                 f"model.estimator: '{self.model.estimator}' does not do {self.task};"
                 f" choose one of: {', '.join(allowed)}"
+            )
+        if self.engine.name == "dask" and self.split.policy == "time":
+            raise ValueError(
+                "split.policy: 'time' needs every row's time at once, which engine 'dask' does not"
+                " gather; use engine.name: local, or split.policy: random, stratified or group"
             )
         if self.task == "regression" and self.split.policy == "stratified":
             raise ValueError("split.policy: 'stratified' needs classification; use 'random'")

@@ -180,7 +180,7 @@ CASES: dict[str, tuple[Callable[[Layout, Frame], None], list[str]]] = {
     "wrong delimiter": (_semicolons, ["separated by ';'"]),
     "bad encoding": (_latin1, ["not UTF-8"]),
     "file does not exist": (_missing_file, ["file not found", "dvc pull"]),
-    "a directory, not a file": (_directory, ["is a directory"]),
+    "a directory of no partitions": (_directory, ["a directory with no .parquet or .csv files"]),
     "ragged rows": (_ragged, ["could not be parsed as CSV"]),
     "duplicated header": (_duplicate_header, ["header repeats", "female"]),
 }

@@ -25,6 +25,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the mode any new file would
     try:
         yield tmp
+        if target.is_dir():  # a partitioned run's split folder, replaced by one file
+            with atomic_dir(target):
+                pass
+            target.rmdir()
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -52,27 +56,38 @@ def write_json(path: str | Path, data: Any) -> None:
     write_text(path, to_json(data))
 
 
-def write_json_dir(path: str | Path, files: dict[str, Any]) -> None:
-    """Make ``path`` a folder of exactly ``files`` (name to JSON data), swapped in whole.
-
-    The new folder is written beside the old one and renamed into place, so a failure leaves the
-    old folder, and files of an earlier run that this one does not write do not linger.
-    """
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a new folder beside ``path``; swap it in whole for ``path`` (a file or a folder) only
+    if the block succeeds, so a failure leaves the old one and nothing of an earlier run lingers."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     old = target.with_name(f".{target.name}.old")
     try:
         fresh.chmod(0o777 & ~_umask())
-        for name, data in files.items():
-            write_json(fresh / name, data)
-        shutil.rmtree(old, ignore_errors=True)
+        yield fresh
+        _remove(old)
         if target.exists():
             target.rename(old)
         fresh.rename(target)
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_json_dir(path: str | Path, files: dict[str, Any]) -> None:
+    """Make ``path`` a folder of exactly ``files`` (name to JSON data), swapped in whole."""
+    with atomic_dir(path) as fresh:
+        for name, data in files.items():
+            write_json(fresh / name, data)
 
 
 def read_json(path: str | Path) -> Any:
@@ -89,6 +104,17 @@ def write_parquet(path: str | Path, frame: Any) -> None:
 def file_md5(path: str | Path) -> str:
     """MD5 of a file's bytes: the same hash DVC 3 records for a file."""
     return _digest(path, hashlib.md5(usedforsecurity=False))
+
+
+def tree_md5(path: str | Path) -> str:
+    """``file_md5`` of a file; of a folder, the MD5 of each file's relative path and MD5, by path."""
+    path = Path(path)
+    if not path.is_dir():
+        return file_md5(path)
+    lines = [
+        f"{p.relative_to(path).as_posix()} {file_md5(p)}\n" for p in sorted(path.rglob("*")) if p.is_file()
+    ]
+    return hashlib.md5("".join(lines).encode(), usedforsecurity=False).hexdigest()
 
 
 def file_sha256(path: str | Path) -> str:

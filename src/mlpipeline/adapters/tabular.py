@@ -112,3 +112,44 @@ def read_rows(path: str | Path, missing_hint: str = PIPELINE_INPUT_HINT) -> pd.D
     if frame.empty:
         raise PipelineError(f"{path}: holds no rows")
     return frame
+
+
+PARTITION_SUFFIXES = (".parquet", ".csv")
+
+
+def partition_files(path: str | Path) -> list[Path]:
+    """The files of a partitioned table: every ``*.parquet`` or every ``*.csv`` in ``path``, by name.
+
+    Hidden files (a tool's temporary ones) are skipped; mixing both kinds is refused, since their
+    columns would be typed differently.
+    """
+    path = Path(path)
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and p.suffix in PARTITION_SUFFIXES and not p.name.startswith(".")
+    )
+    kinds = {p.suffix for p in files}
+    if not files:
+        raise PipelineError(
+            f"{path}: a directory with no .parquet or .csv files; put the table's partitions in it"
+        )
+    if len(kinds) > 1:
+        raise PipelineError(f"{path}: holds both .parquet and .csv files; keep one kind per table")
+    return files
+
+
+def read_partition(path: str | Path) -> pd.DataFrame:
+    """One partition of a partitioned table, CSV (with ``read_csv``'s messages) or Parquet."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        return read_csv(path)
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise PipelineError(
+            f"{path}: not found where the engine ran; every Dask worker reads its partitions itself,"
+            " so data.raw must be on a filesystem all workers share (or run `dvc pull` there)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"{path}: could not be read as Parquet ({_first_line(exc)})") from None

@@ -97,6 +97,7 @@ class Failure:
     check: str
     count: int
     examples: list[str] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)  # the files of a partitioned table it is in
 
 
 def load_contract(path: str | Path, target: str | None = None) -> Contract:
@@ -452,8 +453,12 @@ def _show(value: Any) -> str:
 def format_failures(failures: list[Failure], source: str) -> str:
     """One readable table of every failure, for the terminal."""
     rows = [(f.column, f.check, str(f.count), ", ".join(f.examples)) for f in failures]
-    header = ("column", "check", "failing", "examples")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    header: tuple[str, ...] = ("column", "check", "failing", "examples")
+    if any(f.partitions for f in failures):
+        shown = [", ".join(f.partitions[:3]) + (", ..." if len(f.partitions) > 3 else "") for f in failures]
+        rows = [(*r[:3], p, r[3]) for r, p in zip(rows, shown, strict=True)]
+        header = ("column", "check", "failing", "partitions", "examples")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     lines = [
         f"{source}: {len(failures)} problem(s) with the data contract; nothing downstream ran.",
         "  ".join(h.ljust(w) for h, w in zip(header, [*widths, 0], strict=True)).rstrip(),
@@ -464,7 +469,8 @@ def format_failures(failures: list[Failure], source: str) -> str:
 
 def failures_as_dicts(failures: list[Failure]) -> list[dict[str, Any]]:
     """Failures as plain data for the validation report."""
-    return [asdict(f) for f in failures]
+    # A one-file table has no partitions: its report keeps the keys it always had.
+    return [{k: v for k, v in asdict(f).items() if k != "partitions" or v} for f in failures]
 
 
 def duplicate_share(frame: pd.DataFrame) -> float:

@@ -61,18 +61,7 @@ def split(
     frame: pd.DataFrame, settings: SplitSettings, target: str, id_column: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Split rows by the configured policy; return train, test and the policy as recorded."""
-    if settings.policy == "time":
-        test_mask = _time(frame, str(settings.time_column), settings.test_size)
-        how = f"latest rows by {settings.time_column}"
-    elif settings.policy == "group":
-        test_mask = _group(frame, str(settings.group_column), settings.test_size, settings.seed)
-        how = f"seeded hash of {settings.group_column} (rows without a group train)"
-    else:
-        u = uniform(row_keys(frame, id_column), settings.seed)
-        test_mask = u < settings.test_size
-        if settings.policy == "stratified":
-            _every_class_on_both_sides(frame[target].to_numpy(), u, test_mask)
-        how = assignment(id_column, frame)
+    test_mask, how = assign(frame, settings, target, id_column)
     train, test = frame[~test_mask], frame[test_mask]
     warnings = []
     share = len(test) / max(len(frame), 1)
@@ -100,6 +89,34 @@ def split(
         "warnings": warnings,
     }
     return train.reset_index(drop=True), test.reset_index(drop=True), policy
+
+
+def assign(
+    frame: pd.DataFrame,
+    settings: SplitSettings,
+    target: str,
+    id_column: str | None = None,
+    *,
+    whole_table: bool = True,
+) -> tuple[np.ndarray, str]:
+    """Which rows are test rows, and how that was decided, in words.
+
+    ``whole_table=False`` is for one partition of a larger table: each row's side then depends on
+    that row alone (the stratified fix-up, which moves a row of a class missing from one side, needs
+    the whole table, and a partitioned run checks the sides after merging instead).
+    """
+    if settings.policy == "time":
+        return _time(frame, str(settings.time_column), settings.test_size), (
+            f"latest rows by {settings.time_column}"
+        )
+    if settings.policy == "group":
+        mask = _group(frame, str(settings.group_column), settings.test_size, settings.seed)
+        return mask, f"seeded hash of {settings.group_column} (rows without a group train)"
+    u = uniform(row_keys(frame, id_column), settings.seed)
+    mask = u < settings.test_size
+    if settings.policy == "stratified" and whole_table:
+        _every_class_on_both_sides(frame[target].to_numpy(), u, mask)
+    return mask, assignment(id_column, frame)
 
 
 def _every_class_on_both_sides(y: np.ndarray, u: np.ndarray, test_mask: np.ndarray) -> None:

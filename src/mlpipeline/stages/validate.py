@@ -1,17 +1,28 @@
-"""Stage ``validate``: raw CSV → data contract → seeded split → Parquet + validation report."""
+"""Stage ``validate``: raw CSV → data contract → seeded split → Parquet + validation report.
+
+``data.raw`` may also be a folder of Parquet or CSV partitions: each is checked and split on its own
+(on the configured engine: this process, or a Dask cluster's workers), the whole-table rules are
+judged on what the partitions report, and the splits become folders of Parquet parts.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpipeline.adapters.files import file_md5, write_json, write_parquet
-from mlpipeline.adapters.tabular import read_csv
-from mlpipeline.config import Settings, load_settings
+import numpy as np
+import pandas as pd
+
+from mlpipeline.adapters import cluster
+from mlpipeline.adapters.files import atomic_dir, file_md5, tree_md5, write_json, write_parquet
+from mlpipeline.adapters.tabular import partition_files, read_csv, read_partition
+from mlpipeline.config import DataSettings, Settings, SplitSettings, load_settings
 from mlpipeline.core import contract as contract_mod
+from mlpipeline.core import partitions
 from mlpipeline.core.frames import quality_figures, split_ready
-from mlpipeline.core.split import sample, split
+from mlpipeline.core.split import assign, sample, split
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -21,6 +32,8 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     data = settings.data
     contract = contract_mod.load_contract(layout.root / data.contract, target=data.target)
     raw_path = layout.root / data.raw
+    if raw_path.is_dir():
+        return run_partitioned(settings, layout, contract)
     frame = read_csv(raw_path)
     table = contract_mod.table_figures(frame, data.target)
     validated, failures, dropped = contract_mod.check(frame, contract, data.target, figures=table)
@@ -65,6 +78,221 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
         },
     )
     write_json(layout.validation, report)
+    return report
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """One partition's work, sent to whichever engine runs it (so it must pickle)."""
+
+    path: str
+    name: str
+    index: int
+    task: str
+    data: DataSettings
+    split: SplitSettings
+    contract: contract_mod.Contract
+    train_dir: str
+    test_dir: str
+
+
+def _column_rules(contract: contract_mod.Contract) -> contract_mod.Contract:
+    """The contract without the rules only the whole table can be judged by (core/partitions.py)."""
+    table = contract.table.model_copy(
+        update={"min_rows": 1, "max_duplicate_share": 1.0, "min_class_share": None}
+    )
+    columns = {n: c.model_copy(update={"unique": False}) for n, c in contract.columns.items()}
+    return contract.model_copy(update={"table": table, "columns": columns})
+
+
+def check_partition(job: PartitionJob) -> dict[str, Any]:
+    """Check one partition against the column rules; if it passes, write its train and test parts.
+
+    Returns what the whole-table rules and figures need: counts and 64-bit hashes, not rows.
+    """
+    target = job.data.target
+    frame = read_partition(job.path)
+    hash_of = pd.util.hash_pandas_object
+    unique = [n for n, c in job.contract.columns.items() if c.unique and n in frame.columns]
+    report: dict[str, Any] = {
+        "name": job.name,
+        "worker": _worker(),
+        "rows": len(frame),
+        "row_hashes": hash_of(frame, index=False).to_numpy(),
+        "unique_hashes": {n: hash_of(frame[n].astype(str), index=False).to_numpy() for n in unique},
+        "raw_class_counts": _counts(frame[target]) if target in frame.columns else {},
+    }
+    validated, failures, dropped = contract_mod.check(
+        frame, _column_rules(job.contract), target, figures={"rows": 1.0, "duplicate_share": 0.0}
+    )
+    report.update(failures=contract_mod.failures_as_dicts(failures), dropped=dropped)
+    if failures:
+        return report
+    prepared = split_ready(validated, job.data)
+    sampled = sample(prepared, job.split, job.data.id_column)
+    test_mask, how = assign(sampled, job.split, target, job.data.id_column, whole_table=False)
+    train, test = sampled[~test_mask], sampled[test_mask]
+    write_parquet(Path(job.train_dir) / f"part-{job.index:05d}.parquet", train)
+    write_parquet(Path(job.test_dir) / f"part-{job.index:05d}.parquet", test)
+    report.update(
+        columns=prepared.shape[1],
+        column_names=[str(c) for c in prepared.columns],
+        prepared_rows=len(prepared),
+        null_counts={str(c): int(v) for c, v in prepared.isna().sum().items()},
+        class_counts=_counts(prepared[target]) if job.task == "classification" else {},
+        train_classes=_counts(train[target]) if job.task == "classification" else {},
+        test_classes=_counts(test[target]) if job.task == "classification" else {},
+        rows_train=len(train),
+        rows_test=len(test),
+        assignment=how,
+    )
+    return report
+
+
+def repeated_examples(job: tuple[str, str, np.ndarray]) -> list[str]:
+    """Values of a unique column in one partition whose hash is among ``repeated``."""
+    path, column, repeated = job
+    values = read_partition(path)[column].astype(str)
+    hit = np.isin(pd.util.hash_pandas_object(values, index=False).to_numpy(), repeated)
+    return values[hit].drop_duplicates().head(contract_mod.EXAMPLES_SHOWN).tolist()
+
+
+def _worker() -> str:
+    """The Dask worker running this, or the stage's own process."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "this process"
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in values.astype(str).value_counts().items()}
+
+
+def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.Contract) -> dict[str, Any]:
+    """``run`` for a folder of partitions, each checked and split on the configured engine."""
+    data = settings.data
+    raw_path = layout.root / data.raw
+    files = partition_files(raw_path)
+    with (
+        cluster.mapper(settings.engine) as (map_, where),
+        atomic_dir(layout.train) as train_dir,
+        atomic_dir(layout.test) as test_dir,
+    ):
+        jobs = [
+            # Absolute paths: a cluster's workers do not share the stage's working directory.
+            PartitionJob(
+                str(p.resolve()), p.relative_to(raw_path).as_posix(), i, settings.task, data, settings.split,
+                contract, str(train_dir.resolve()), str(test_dir.resolve()),
+            )
+            for i, p in enumerate(files)
+        ]  # fmt: skip
+        parts = map_(check_partition, jobs)
+        # On stdout, not in the report: which workers ran what differs run to run.
+        workers = len({p["worker"] for p in parts})
+        print(f"validate: {len(files)} partition(s) checked on the {where}; {workers} worker(s) took part")
+        failures = partitions.merge_failures(parts)
+        table = partitions.table_figures(parts, data.target)
+        failures += partitions.table_failures(table, contract, data.target)
+        failures += _unique_failures(contract, parts, jobs, map_)
+        report = _partitioned_report(settings, files, parts, failures, table, where)
+        if failures:
+            write_json(layout.validation, report)
+            raise PipelineError(
+                contract_mod.format_failures(failures, str(data.raw))
+                + f"\n(checked {len(files)} partition(s) on the {where})"
+            )
+        report["hashes"] = {
+            "raw_md5": tree_md5(raw_path),
+            "train_md5": tree_md5(train_dir),
+            "test_md5": tree_md5(test_dir),
+        }
+    write_json(layout.validation, report)
+    return report
+
+
+def _unique_failures(
+    contract: contract_mod.Contract,
+    parts: list[dict[str, Any]],
+    jobs: list[PartitionJob],
+    map_: cluster.Mapper,
+) -> list[contract_mod.Failure]:
+    """``unique`` columns across partitions: repeats found by hash, examples fetched from the
+    partitions that hold them."""
+    found = []
+    for name, spec in contract.columns.items():
+        if not spec.unique or not all(name in p["unique_hashes"] for p in parts):
+            continue
+        repeated, count = partitions.repeated_keys(parts, name)
+        if not count:
+            continue
+        hits = map_(repeated_examples, [(j.path, name, repeated) for j in jobs])
+        examples = list(dict.fromkeys(v for vs in hits for v in vs))[: contract_mod.EXAMPLES_SHOWN]
+        named = [j.name for j, vs in zip(jobs, hits, strict=True) if vs]
+        found.append(contract_mod.Failure(name, "unique", count, examples, named))
+    return found
+
+
+def _partitioned_report(
+    settings: Settings,
+    files: list[Path],
+    parts: list[dict[str, Any]],
+    failures: list[contract_mod.Failure],
+    table: dict[str, float],
+    where: str,
+) -> dict[str, Any]:
+    """The validation report of a partitioned table; it raises what only the merged view shows."""
+    data = settings.data
+    report: dict[str, Any] = {
+        "source": str(data.raw),
+        "contract": str(data.contract),
+        "ok": not failures,
+        "failures": contract_mod.failures_as_dicts(failures),
+        "dropped_columns": sorted({c for p in parts for c in p["dropped"]}),
+        "partitions": {"count": len(files), "engine": where, "rows": partitions.by_partition(parts, "rows")},
+    }
+    if failures:
+        return report
+    if settings.task == "classification":
+        counts = partitions.quality_figures(parts, data.target, settings.task, 0.0)["class_balance"]
+        if len(counts) < 2:
+            raise PipelineError(
+                f"{data.target}: a classification target needs 2 classes or more; found {list(counts)}"
+            )
+        one_sided = partitions.one_sided_classes(parts)
+        if settings.split.policy == "stratified" and one_sided:
+            raise PipelineError(
+                f"split: class(es) {', '.join(one_sided)} of '{data.target}' landed all on one side of the"
+                " split; with so few rows use a larger split.test_size or engine.name: local"
+            )
+    columns = parts[0]["column_names"]
+    for name in [data.id_column, settings.split.group_column, settings.split.time_column]:
+        if name and name not in columns:
+            raise PipelineError(f"params.yaml names column '{name}', which the contract does not keep")
+    rows_train = sum(p["rows_train"] for p in parts)
+    rows_test = sum(p["rows_test"] for p in parts)
+    if not rows_train or not rows_test:
+        raise PipelineError(
+            f"split.test_size: {settings.split.test_size} leaves {rows_train} train and {rows_test} test"
+            " rows; both need rows"
+        )
+    report.update(
+        quality=partitions.quality_figures(parts, data.target, settings.task, table["duplicate_share"]),
+        split={
+            "policy": settings.split.policy,
+            "assignment": parts[0]["assignment"],
+            "test_size": settings.split.test_size,
+            "seed": settings.split.seed,
+            "group_column": settings.split.group_column,
+            "time_column": settings.split.time_column,
+            "sample_fraction": settings.split.sample_fraction,
+            "rows_train": rows_train,
+            "rows_test": rows_test,
+            "warnings": [],
+        },
+    )
     return report
 
 

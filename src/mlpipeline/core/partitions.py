@@ -1,0 +1,126 @@
+"""Merge what each partition of a partitioned table reported into one table's verdict and figures.
+
+A partition is checked on its own (column rules, its rows' split sides); the rules about the whole
+table (row count, duplicated rows, the rarest class, unique columns across partitions, a class on
+both sides of the split) are judged here, on sums and hashes, without the rows in one process.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+
+from mlpipeline.core.contract import EXAMPLES_SHOWN, Contract, Failure
+
+
+def merge_failures(parts: list[dict[str, Any]]) -> list[Failure]:
+    """One failure per (column, check): counts summed, a few examples, and the partitions named."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in parts:
+        for found in part["failures"]:
+            into = merged.setdefault(
+                (found["column"], found["check"]), {"count": 0, "examples": [], "partitions": []}
+            )
+            into["count"] += found["count"]
+            into["examples"] += [e for e in found["examples"] if e not in into["examples"]]
+            into["partitions"].append(part["name"])
+    return [
+        Failure(column, check, m["count"], m["examples"][:EXAMPLES_SHOWN], m["partitions"])
+        for (column, check), m in sorted(merged.items())
+    ]
+
+
+def table_figures(parts: list[dict[str, Any]], target: str | None) -> dict[str, float]:
+    """Rows, the share of rows repeating an earlier one, the rarest class's share: as
+    ``contract.table_figures`` gives for one table, from the partitions' row hashes and counts."""
+    rows = sum(p["rows"] for p in parts)
+    hashes = np.concatenate([p["row_hashes"] for p in parts]) if parts else np.empty(0, np.uint64)
+    duplicates = rows - len(np.unique(hashes))
+    figures = {"rows": float(rows), "duplicate_share": duplicates / rows if rows else 0.0}
+    if target is not None:
+        counts = _sum_counts(p["raw_class_counts"] for p in parts)
+        figures["min_class_share"] = min(counts.values()) / rows if counts and rows else 0.0
+    return figures
+
+
+def table_failures(figures: dict[str, float], contract: Contract, target: str | None) -> list[Failure]:
+    """The contract's table rules judged on the merged figures, worded as a one-file run words them."""
+    rules = contract.table
+    found = []
+    if figures["rows"] < rules.min_rows:
+        found.append(
+            Failure("(table)", f"table: at least {rules.min_rows} rows", 1, [f"{figures['rows']:.0f}"])
+        )
+    if rules.max_duplicate_share < 1 and figures["duplicate_share"] > rules.max_duplicate_share:
+        found.append(
+            Failure(
+                "(table)",
+                f"table: duplicated rows at most {rules.max_duplicate_share:.1%}",
+                1,
+                [f"{figures['duplicate_share']:.2%}"],
+            )
+        )
+    if target and rules.min_class_share is not None and figures["min_class_share"] < rules.min_class_share:
+        found.append(
+            Failure(
+                "(table)",
+                f"table: rarest class of '{target}' at least {rules.min_class_share:.1%}",
+                1,
+                [f"{figures['min_class_share']:.2%}"],
+            )
+        )
+    return found
+
+
+def repeated_keys(parts: list[dict[str, Any]], column: str) -> tuple[np.ndarray, int]:
+    """Hashes of ``column``'s values that occur more than once across all partitions, and how many
+    rows repeat an earlier row's value (what pandera counts for ``unique`` in one table)."""
+    hashes = np.concatenate([p["unique_hashes"][column] for p in parts])
+    values, counts = np.unique(hashes, return_counts=True)
+    return values[counts > 1], int((counts[counts > 1] - 1).sum())
+
+
+def quality_figures(
+    parts: list[dict[str, Any]], target: str, task: str, duplicate_share: float
+) -> dict[str, Any]:
+    """``frames.quality_figures`` of the whole prepared table, from the partitions' counts."""
+    rows = sum(p["prepared_rows"] for p in parts)
+    nulls = _sum_counts(p["null_counts"] for p in parts)
+    null_share = {c: round(n / rows, 6) if rows else 0.0 for c, n in nulls.items()}
+    figures: dict[str, Any] = {
+        "rows": rows,
+        "columns": parts[0]["columns"] if parts else 0,
+        "null_share": null_share,
+        "max_null_share": max(null_share.values(), default=0.0),
+        "duplicate_share": round(duplicate_share, 6),
+    }
+    if task == "classification":
+        counts = _sum_counts(p["class_counts"] for p in parts)
+        balance = {k: round(counts[k] / rows, 6) for k in sorted(counts)}
+        figures["class_balance"] = balance
+        figures["min_class_share"] = min(balance.values()) if balance else 0.0
+    return figures
+
+
+def one_sided_classes(parts: list[dict[str, Any]]) -> list[str]:
+    """Classes of two rows or more that landed all on one side of the split."""
+    train = _sum_counts(p["train_classes"] for p in parts)
+    test = _sum_counts(p["test_classes"] for p in parts)
+    return sorted(c for c in set(train) | set(test) if train[c] + test[c] >= 2 and not (train[c] and test[c]))
+
+
+def _sum_counts(counts: Any) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    return total
+
+
+def by_partition(parts: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """One figure of every partition, by partition name (the report's per-partition table)."""
+    out: dict[str, Any] = defaultdict(dict)
+    for p in parts:
+        out[p["name"]] = p[key]
+    return dict(out)

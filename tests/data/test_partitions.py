@@ -1,0 +1,110 @@
+"""A partitioned data.raw (a folder of Parquet or CSV files): the same contract and the same split as
+one file, each problem named with the partitions it is in. Local engine here (in-process); the Dask
+cluster runs in tests/e2e/test_dask.py."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpipeline.adapters.files import file_md5, read_json
+from mlpipeline.config import Settings
+from mlpipeline.core import partitions
+from mlpipeline.core.contract import load_contract
+from mlpipeline.errors import PipelineError
+from mlpipeline.layout import Layout
+from mlpipeline.stages.validate import run
+
+
+def write_partitions(folder: Path, frame: pd.DataFrame, bounds: list[int], kind: str = "parquet") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (start, stop) in enumerate(zip([0, *bounds], [*bounds, len(frame)], strict=True)):
+        part = frame.iloc[start:stop]
+        path = folder / f"part-{i:02d}.{kind}"
+        part.to_parquet(path, index=False) if kind == "parquet" else part.to_csv(path, index=False)
+
+
+@pytest.fixture
+def layout(tmp_path: Path, sample: Path) -> Layout:
+    (tmp_path / "data").mkdir()
+    shutil.copy(sample / "contract.yaml", tmp_path / "data/contract.yaml")
+    return Layout(tmp_path)
+
+
+def settings_for(settings: Settings, raw: str) -> Settings:
+    data = settings.data.model_copy(update={"raw": Path(raw), "contract": Path("data/contract.yaml")})
+    return settings.model_copy(update={"data": data})
+
+
+@pytest.mark.parametrize(("bounds", "kind"), [([1000, 1001, 5000], "parquet"), ([3500], "csv")])
+def test_a_partitioned_table_gets_the_same_split_and_figures_as_one_file(
+    layout: Layout, settings: Settings, sample_frame: pd.DataFrame, bounds: list[int], kind: str
+) -> None:
+    sample_frame.to_csv(layout.root / "data/one.csv", index=False)
+    whole = run(settings_for(settings, "data/one.csv"), layout)
+    test_whole = pd.read_parquet(layout.test)
+    write_partitions(layout.root / "data/parts", sample_frame, bounds, kind)
+    parted = run(settings_for(settings, "data/parts"), layout)
+    test_parted = pd.read_parquet(layout.test)  # a folder of parts now: pandas reads it whole
+    assert layout.test.is_dir() and len(list(layout.test.iterdir())) == len(bounds) + 1
+    assert parted["quality"] == whole["quality"]
+    assert {k: v for k, v in parted["split"].items()} == whole["split"]
+    by_id = "customer_id"
+    assert (
+        test_parted.sort_values(by_id)
+        .reset_index(drop=True)
+        .equals(test_whole.sort_values(by_id).reset_index(drop=True))
+    )
+    assert parted["partitions"]["rows"] == {
+        f"part-{i:02d}.{kind}": n for i, n in enumerate(np.diff([0, *bounds, len(sample_frame)]))
+    }
+    # Back to one file: the folder is replaced by the file, nothing of it left behind.
+    run(settings_for(settings, "data/one.csv"), layout)
+    assert layout.test.is_file() and file_md5(layout.test) == whole["hashes"]["test_md5"]
+
+
+def test_each_problem_names_its_partitions_and_the_last_good_splits_stay(
+    layout: Layout, settings: Settings, sample_frame: pd.DataFrame
+) -> None:
+    frame = sample_frame.copy()
+    frame.loc[[10, 11], "tenure"] = -5  # part-00
+    frame.loc[5000, "contract"] = "Forever"  # part-02
+    frame.loc[6000, "customer_id"] = frame.loc[20, "customer_id"]  # repeats across part-00 and part-02
+    sample_frame.to_csv(layout.root / "data/one.csv", index=False)
+    run(settings_for(settings, "data/one.csv"), layout)
+    before = file_md5(layout.train), file_md5(layout.test)
+    write_partitions(layout.root / "data/parts", frame, [2000, 4000])
+    with pytest.raises(PipelineError) as caught:
+        run(settings_for(settings, "data/parts"), layout)
+    message = str(caught.value)
+    assert "partitions" in message.splitlines()[1]  # the table's header has the column
+    report = read_json(layout.validation)
+    found = {(f["column"], f["check"]): f for f in report["failures"]}
+    assert found[("tenure", "min 0")]["count"] == 2
+    assert found[("tenure", "min 0")]["partitions"] == ["part-00.parquet"]
+    assert found[("customer_id", "unique")]["count"] == 1
+    assert found[("customer_id", "unique")]["examples"] == [str(frame.loc[20, "customer_id"])]
+    assert found[("customer_id", "unique")]["partitions"] == ["part-00.parquet", "part-02.parquet"]
+    assert any(c == "contract" and f["partitions"] == ["part-02.parquet"] for (c, _), f in found.items())
+    assert (file_md5(layout.train), file_md5(layout.test)) == before
+
+
+def test_whole_table_rules_are_judged_on_the_merged_figures(sample: Path) -> None:
+    contract = load_contract(sample / "contract.yaml", "churn")
+    table = contract.table.model_copy(update={"min_rows": 100, "max_duplicate_share": 0.01})
+    contract = contract.model_copy(update={"table": table})
+    hashes = np.arange(120, dtype=np.uint64)
+    one = {"name": "a", "rows": 60, "row_hashes": hashes[:60], "raw_class_counts": {"No": 50, "Yes": 10}}
+    two = {"name": "b", "rows": 60, "row_hashes": hashes[59:119], "raw_class_counts": {"No": 55, "Yes": 5}}
+    # Each partition alone is under min_rows; together they pass it. Row 59 is in both.
+    figures = partitions.table_figures([one, two], "churn")
+    assert figures["rows"] == 120 and figures["min_class_share"] == pytest.approx(15 / 120)
+    assert figures["duplicate_share"] == pytest.approx(1 / 120)
+    assert partitions.table_failures(figures, contract, "churn") == []
+    assert partitions.table_failures(partitions.table_figures([one], "churn"), contract, "churn")[
+        0
+    ].check == ("table: at least 100 rows")

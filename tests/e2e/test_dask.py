@@ -1,0 +1,120 @@
+"""The Dask engine on real clusters: a scheduler and workers started on loopback the way a user
+points at a cluster (engine.address), and a LocalCluster of worker processes (engine.address empty)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipeline.errors import PipelineError
+from tests.conftest import VENV_BIN, Repo
+
+PARTS = 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[str]:
+    """`dask scheduler` and two `dask worker` processes on loopback; the scheduler's address."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    logs = tmp_path / "dask-logs"
+    logs.mkdir()
+    dask = str(VENV_BIN / "dask")
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=(logs / "scheduler.log").open("w"),
+        )
+    ]  # fmt: skip
+    for i in range(2):
+        started.append(
+            subprocess.Popen(
+                [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                 "--host", "127.0.0.1", "--memory-limit", "1GiB"],
+                stdout=subprocess.DEVNULL, stderr=(logs / f"worker{i}.log").open("w"),
+            )
+        )  # fmt: skip
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in started:  # a graceful stop takes seconds and nothing of theirs is kept
+            process.kill()
+            process.wait()
+
+
+def partition_sample(repo: Repo, corrupt: bool = False) -> pd.DataFrame:
+    """The sample's raw CSV as PARTS Parquet files under data/raw/parts (tenure -5 in part-03)."""
+    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv")
+    folder = repo.path / "data/raw/parts"
+    folder.mkdir()
+    size = -(-len(frame) // PARTS)
+    for i in range(PARTS):
+        part = frame.iloc[i * size : (i + 1) * size].copy()
+        if corrupt and i == 3:
+            part.iloc[:2, part.columns.get_loc("tenure")] = -5
+        part.to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    return frame
+
+
+# Slow tier (.ci/run): the whole pipeline through make; the LocalCluster test below is the e2e tier's.
+@pytest.mark.slow
+def test_repro_on_a_running_scheduler_gives_the_local_engines_split_and_metrics(
+    repo: Repo, scheduler: str
+) -> None:
+    local_metrics = json.loads((repo.path / "metrics/metrics.json").read_text())
+    local_test = pd.read_parquet(repo.path / "data/prepared/test.parquet")
+    partition_sample(repo)
+
+    def to_cluster(params: dict) -> None:
+        params["data"]["raw"] = "data/raw/parts"
+        params["engine"] = {"name": "dask", "address": scheduler}
+
+    repo.edit_yaml("params.yaml", to_cluster)
+    done = repo.make("repro")
+    assert (
+        f"{PARTS} partition(s) checked on the Dask scheduler {scheduler}; 2 worker(s) took part"
+        in done.stdout
+    )
+    assert "gate: PASSED" in done.stdout
+    # Each row's side hangs on its own hash: the same test rows, so the same model and figures.
+    test = pd.read_parquet(repo.path / "data/prepared/test.parquet")
+    assert sorted(test["customer_id"]) == sorted(local_test["customer_id"])
+    assert json.loads((repo.path / "metrics/metrics.json").read_text()) == local_metrics
+
+
+@pytest.mark.e2e
+def test_a_local_cluster_names_the_corrupt_partition(
+    repo: Repo, inside, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import validate
+
+    partition_sample(repo, corrupt=True)
+    inside(repo)
+    repo.edit_yaml("params.yaml", lambda p: p.update(engine={"name": "dask", "workers": 2, "memory": "1GiB"}))
+    settings = load_settings(repo.path / "params.yaml")
+    data = settings.data.model_copy(update={"raw": Path("data/raw/parts")})
+    before = (repo.path / "data/prepared/train.parquet").read_bytes()
+    with pytest.raises(PipelineError) as caught:
+        validate.run(settings.model_copy(update={"data": data}), Layout(repo.path))
+    assert "2 worker(s) took part" in capsys.readouterr().out
+    line = next(x for x in str(caught.value).splitlines() if x.startswith("tenure"))
+    assert "part-03.parquet" in line and "min 0" in line
+    assert "Dask LocalCluster (2 workers" in str(caught.value)
+    assert (repo.path / "data/prepared/train.parquet").read_bytes() == before
