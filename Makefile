@@ -69,6 +69,8 @@ ID ?=
 # make bench: repetitions on the sample, and the row counts of the scale runs.
 BENCH_REPS ?= 5
 BENCH_SCALES ?= 1000000,4000000
+# make bench: row counts of the engine runs (validate on Parquet partitions, local against Dask).
+BENCH_ENGINE_ROWS ?= 1000000,10000000
 # make bench: length of the serving load run (concurrency 8).
 BENCH_LOAD_SECONDS ?= 60
 # make new-project: the template version (a git tag of this repository; default the newest).
@@ -279,12 +281,13 @@ new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=.
 detach: setup ## Cloned the template instead of make new-project? Drop its template-only files (copier.yml, its tests, benchmarks)
 	@$(PY) -m mlpipeline.commands.detach
 
-bench: $(SERVE_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring
+bench: $(SERVE_STAMP) $(DASK_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring; engines
 	@test -d benchmarks || { echo "make bench measures the template on its bundled sample; run it in the template's repository" >&2; exit 2; }
 	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
 	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
 	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)
 	$(PY) benchmarks/monitor.py
+	$(PY) benchmarks/engine.py --rows $(BENCH_ENGINE_ROWS)
 
 lock: ## Re-resolve the four locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"

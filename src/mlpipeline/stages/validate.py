@@ -125,7 +125,7 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     validated, failures, dropped = contract_mod.check(
         frame, _column_rules(job.contract), target, figures={"rows": 1.0, "duplicate_share": 0.0}
     )
-    report.update(failures=contract_mod.failures_as_dicts(failures), dropped=dropped)
+    report.update(failures=contract_mod.failures_as_dicts(failures), dropped=dropped, peak_mb=_peak_mb())
     if failures:
         return report
     prepared = split_ready(validated, job.data)
@@ -135,6 +135,7 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     write_parquet(Path(job.train_dir) / f"part-{job.index:05d}.parquet", train)
     write_parquet(Path(job.test_dir) / f"part-{job.index:05d}.parquet", test)
     report.update(
+        peak_mb=_peak_mb(),
         columns=prepared.shape[1],
         column_names=[str(c) for c in prepared.columns],
         prepared_rows=len(prepared),
@@ -167,6 +168,13 @@ def _worker() -> str:
         return "this process"
 
 
+def _peak_mb() -> float:
+    """The peak resident memory of this process so far (a worker's, on a cluster), in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _counts(values: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in values.astype(str).value_counts().items()}
 
@@ -191,8 +199,13 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
         ]  # fmt: skip
         parts = map_(check_partition, jobs)
         # On stdout, not in the report: which workers ran what differs run to run.
-        workers = len({p["worker"] for p in parts})
-        print(f"validate: {len(files)} partition(s) checked on the {where}; {workers} worker(s) took part")
+        peaks: dict[str, float] = {}
+        for p in parts:
+            peaks[p["worker"]] = max(peaks.get(p["worker"], 0.0), p["peak_mb"])
+        print(
+            f"validate: {len(files)} partition(s) checked on the {where}; {len(peaks)} worker(s) took part,"
+            f" peak memory per worker {max(peaks.values()):.0f} MB"
+        )
         failures = partitions.merge_failures(parts)
         table = partitions.table_figures(parts, data.target)
         failures += partitions.table_failures(table, contract, data.target)

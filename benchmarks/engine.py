@@ -1,0 +1,113 @@
+"""`make bench`: validate on a partitioned table, local engine against Dask (1 and 2 workers).
+
+The sample is replicated to each row count (fresh ids) as Parquet partitions of --part-rows rows in
+a temporary folder; each configuration runs in its own process, so its peak memory is its own.
+Prints wall time, the stage process's peak memory, and the largest worker's peak memory (the
+local engine's worker is the stage process itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    "local": {"name": "local"},
+    "dask x1": {"name": "dask", "workers": 1, "threads": 1, "memory": "4GiB"},
+    "dask x2": {"name": "dask", "workers": 2, "threads": 1, "memory": "4GiB"},
+}
+
+RUN = """
+import json, resource, sys, yaml
+from pathlib import Path
+from mlpipeline.config import parse_settings
+from mlpipeline.layout import Layout
+from mlpipeline.stages import validate
+if __name__ == "__main__":
+    params = yaml.safe_load(open(sys.argv[1]))
+    params["data"].update(raw="parts", contract="contract.yaml")
+    params["engine"] = json.loads(sys.argv[2])
+    validate.run(parse_settings(params), Layout(Path(".")))
+    print("stage_peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def build(folder: Path, rows: int, part_rows: int) -> None:
+    """The sample replicated to ``rows`` rows with fresh ids, as Parquet partitions."""
+    import pandas as pd
+
+    frame = pd.read_csv(ROOT / "tests/fixtures/sample/telco_churn.csv.gz")
+    parts = folder / "parts"
+    parts.mkdir(parents=True)
+    for i, start in enumerate(range(0, rows, part_rows)):
+        n = min(part_rows, rows - start)
+        reps = -(-n // len(frame))
+        part = pd.concat([frame] * reps, ignore_index=True).head(n)
+        part["customer_id"] = [f"C{j:09d}" for j in range(start, start + n)]
+        part.to_parquet(parts / f"part-{i:05d}.parquet", index=False)
+    contract = (ROOT / "data/contract.yaml").read_text().replace(r"regex: '^C\d{5}$'", r"regex: '^C\d+$'")
+    (folder / "contract.yaml").write_text(contract)
+    (folder / "run.py").write_text(RUN)
+
+
+def measure(folder: Path, engine: dict[str, object]) -> dict[str, float]:
+    """One validate run; wall seconds, the stage's and the largest worker's peak MB."""
+    import json
+
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "run.py", str(ROOT / "params.yaml"), json.dumps(engine)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        return {"seconds": seconds, "failed": 1.0, "stage_mb": 0.0, "worker_mb": 0.0}
+    worker = re.search(r"peak memory per worker (\d+) MB", done.stdout)
+    stage = re.search(r"stage_peak_mb ([\d.]+)", done.stdout)
+    return {
+        "seconds": seconds,
+        "stage_mb": float(stage.group(1)) if stage else 0.0,
+        "worker_mb": float(worker.group(1)) if worker else 0.0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", default="1000000", help="comma-separated row counts")
+    parser.add_argument("--part-rows", type=int, default=500_000)
+    args = parser.parse_args()
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("bench engine: Dask is not installed; run `make setup-dask`", file=sys.stderr)
+        return 2
+    print(f"validate on Parquet partitions of {args.part_rows:,} rows")
+    print(f"{'rows':>12}  {'engine':8}  {'seconds':>8}  {'stage MB':>9}  {'worker MB':>9}")
+    for rows in [int(r) for r in args.rows.split(",")]:
+        folder = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+        try:
+            build(folder, rows, args.part_rows)
+            for label, engine in CONFIGS.items():
+                got = measure(folder, engine)
+                status = "  FAILED" if got.get("failed") else ""
+                print(
+                    f"{rows:>12,}  {label:8}  {got['seconds']:8.1f}  {got['stage_mb']:9.0f}"
+                    f"  {got['worker_mb']:9.0f}{status}",
+                    flush=True,
+                )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
