@@ -128,6 +128,15 @@ def sample_frame() -> pd.DataFrame:
     return pd.read_csv(SAMPLE / "telco_churn.csv.gz")
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def tool_env(tmp: Path, src: Path | None = None) -> dict[str, str]:
     """Environment for real git/dvc/make runs: no analytics, DVC's files inside ``tmp``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}

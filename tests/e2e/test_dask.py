@@ -4,7 +4,6 @@ points at a cluster (engine.address), and a LocalCluster of worker processes (en
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +12,9 @@ import pandas as pd
 import pytest
 
 from mlpipeline.errors import PipelineError
-from tests.conftest import VENV_BIN, Repo
+from tests.conftest import VENV_BIN, Repo, free_port
 
 PARTS = 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

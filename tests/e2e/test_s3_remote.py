@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlpipeline.adapters.files import file_md5
-from tests.conftest import VENV_BIN, Repo, tool_env
+from tests.conftest import VENV_BIN, Repo, free_port, tool_env
 
 pytestmark = pytest.mark.e2e
 
@@ -20,12 +20,6 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
