@@ -26,9 +26,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         if target.is_dir():  # a partitioned run's split folder, replaced by one file
-            with atomic_dir(target):
-                pass
-            target.rmdir()
+            shutil.rmtree(target)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -42,16 +42,32 @@ def split_ready(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
 
 def quality_figures(frame: pd.DataFrame, target: str, task: str, duplicate_share: float) -> dict[str, Any]:
     """Data-quality figures later gates can use (``duplicate_share`` from the contract check)."""
-    null_share = {str(c): round(float(v), 6) for c, v in frame.isna().mean().items()}
+    return quality_from_counts(
+        len(frame),
+        {str(c): int(n) for c, n in frame.isna().sum().items()},
+        frame[target].astype(str).value_counts().to_dict() if task == "classification" else None,
+        duplicate_share,
+    )
+
+
+def quality_from_counts(
+    rows: int, null_counts: dict[str, int], class_counts: dict[str, int] | None, duplicate_share: float
+) -> dict[str, Any]:
+    """``quality_figures`` from counts: a partitioned table's are summed over its partitions.
+
+    ``null_counts`` has every column; ``class_counts`` is None for regression.
+    """
+    null_share = {c: round(n / rows, 6) if rows else 0.0 for c, n in null_counts.items()}
     figures: dict[str, Any] = {
-        "rows": len(frame),
-        "columns": frame.shape[1],
+        "rows": rows,
+        "columns": len(null_counts),
         "null_share": null_share,
         "max_null_share": max(null_share.values(), default=0.0),
         "duplicate_share": round(duplicate_share, 6),
     }
-    if task == "classification":
-        balance = frame[target].astype(str).value_counts(normalize=True).sort_index()
-        figures["class_balance"] = {str(k): round(float(v), 6) for k, v in balance.items()}
-        figures["min_class_share"] = round(float(balance.min()), 6)
+    if class_counts is not None:
+        total = sum(class_counts.values())
+        balance = {str(k): round(class_counts[k] / total, 6) for k in sorted(class_counts, key=str)}
+        figures["class_balance"] = balance
+        figures["min_class_share"] = min(balance.values())
     return figures

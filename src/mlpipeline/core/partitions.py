@@ -7,12 +7,13 @@ both sides of the split) are judged here, on sums and hashes, without the rows i
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from mlpipeline.core.contract import EXAMPLES_SHOWN, Contract, Failure
+from mlpipeline.core.frames import quality_from_counts
 
 
 def merge_failures(parts: list[dict[str, Any]]) -> list[Failure]:
@@ -82,26 +83,15 @@ def repeated_keys(parts: list[dict[str, Any]], column: str) -> tuple[np.ndarray,
     return values[counts > 1], int((counts[counts > 1] - 1).sum())
 
 
-def quality_figures(
-    parts: list[dict[str, Any]], target: str, task: str, duplicate_share: float
-) -> dict[str, Any]:
+def quality_figures(parts: list[dict[str, Any]], task: str, duplicate_share: float) -> dict[str, Any]:
     """``frames.quality_figures`` of the whole prepared table, from the partitions' counts."""
-    rows = sum(p["prepared_rows"] for p in parts)
-    nulls = _sum_counts(p["null_counts"] for p in parts)
-    null_share = {c: round(n / rows, 6) if rows else 0.0 for c, n in nulls.items()}
-    figures: dict[str, Any] = {
-        "rows": rows,
-        "columns": parts[0]["columns"] if parts else 0,
-        "null_share": null_share,
-        "max_null_share": max(null_share.values(), default=0.0),
-        "duplicate_share": round(duplicate_share, 6),
-    }
-    if task == "classification":
-        counts = _sum_counts(p["class_counts"] for p in parts)
-        balance = {k: round(counts[k] / rows, 6) for k in sorted(counts)}
-        figures["class_balance"] = balance
-        figures["min_class_share"] = min(balance.values()) if balance else 0.0
-    return figures
+    classes = dict(_sum_counts(p["class_counts"] for p in parts)) if task == "classification" else None
+    return quality_from_counts(
+        sum(p["prepared_rows"] for p in parts),
+        dict(_sum_counts(p["null_counts"] for p in parts)),
+        classes,
+        duplicate_share,
+    )
 
 
 def one_sided_classes(parts: list[dict[str, Any]]) -> list[str]:
@@ -120,7 +110,4 @@ def _sum_counts(counts: Any) -> Counter[str]:
 
 def by_partition(parts: list[dict[str, Any]], key: str) -> dict[str, Any]:
     """One figure of every partition, by partition name (the report's per-partition table)."""
-    out: dict[str, Any] = defaultdict(dict)
-    for p in parts:
-        out[p["name"]] = p[key]
-    return dict(out)
+    return {p["name"]: p[key] for p in parts}

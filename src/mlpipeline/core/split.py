@@ -71,12 +71,20 @@ def split(
             f"split.group_column: the test set holds {share:.0%} of rows (split.test_size asks"
             f" {settings.test_size:.0%}); the largest group has {biggest.iloc[0]:.0%} of rows"
         )
-    if len(train) == 0 or len(test) == 0:
+    policy = recorded(settings, how, len(train), len(test), warnings)
+    return train.reset_index(drop=True), test.reset_index(drop=True), policy
+
+
+def recorded(
+    settings: SplitSettings, how: str, rows_train: int, rows_test: int, warnings: list[str]
+) -> dict[str, Any]:
+    """The split as the validation report and the model card record it; both sides need rows."""
+    if rows_train == 0 or rows_test == 0:
         raise PipelineError(
-            f"split.test_size: {settings.test_size} leaves {len(train)} train and {len(test)} test"
+            f"split.test_size: {settings.test_size} leaves {rows_train} train and {rows_test} test"
             " rows; both need rows"
         )
-    policy = {
+    return {
         "policy": settings.policy,
         "assignment": how,
         "test_size": settings.test_size,
@@ -84,11 +92,10 @@ def split(
         "group_column": settings.group_column,
         "time_column": settings.time_column,
         "sample_fraction": settings.sample_fraction,
-        "rows_train": len(train),
-        "rows_test": len(test),
+        "rows_train": rows_train,
+        "rows_test": rows_test,
         "warnings": warnings,
     }
-    return train.reset_index(drop=True), test.reset_index(drop=True), policy
 
 
 def assign(

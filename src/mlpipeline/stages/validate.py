@@ -22,7 +22,7 @@ from mlpipeline.config import DataSettings, Settings, SplitSettings, load_settin
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import partitions
 from mlpipeline.core.frames import quality_figures, split_ready
-from mlpipeline.core.split import assign, sample, split
+from mlpipeline.core.split import assign, recorded, sample, split
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -136,7 +136,6 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     write_parquet(Path(job.test_dir) / f"part-{job.index:05d}.parquet", test)
     report.update(
         peak_mb=_peak_mb(),
-        columns=prepared.shape[1],
         column_names=[str(c) for c in prepared.columns],
         prepared_rows=len(prepared),
         null_counts={str(c): int(v) for c, v in prepared.isna().sum().items()},
@@ -268,11 +267,12 @@ def _partitioned_report(
     }
     if failures:
         return report
+    quality = partitions.quality_figures(parts, settings.task, table["duplicate_share"])
     if settings.task == "classification":
-        counts = partitions.quality_figures(parts, data.target, settings.task, 0.0)["class_balance"]
-        if len(counts) < 2:
+        if len(quality["class_balance"]) < 2:
             raise PipelineError(
-                f"{data.target}: a classification target needs 2 classes or more; found {list(counts)}"
+                f"{data.target}: a classification target needs 2 classes or more;"
+                f" found {list(quality['class_balance'])}"
             )
         one_sided = partitions.one_sided_classes(parts)
         if settings.split.policy == "stratified" and one_sided:
@@ -284,28 +284,14 @@ def _partitioned_report(
     for name in [data.id_column, settings.split.group_column, settings.split.time_column]:
         if name and name not in columns:
             raise PipelineError(f"params.yaml names column '{name}', which the contract does not keep")
-    rows_train = sum(p["rows_train"] for p in parts)
-    rows_test = sum(p["rows_test"] for p in parts)
-    if not rows_train or not rows_test:
-        raise PipelineError(
-            f"split.test_size: {settings.split.test_size} leaves {rows_train} train and {rows_test} test"
-            " rows; both need rows"
-        )
-    report.update(
-        quality=partitions.quality_figures(parts, data.target, settings.task, table["duplicate_share"]),
-        split={
-            "policy": settings.split.policy,
-            "assignment": parts[0]["assignment"],
-            "test_size": settings.split.test_size,
-            "seed": settings.split.seed,
-            "group_column": settings.split.group_column,
-            "time_column": settings.split.time_column,
-            "sample_fraction": settings.split.sample_fraction,
-            "rows_train": rows_train,
-            "rows_test": rows_test,
-            "warnings": [],
-        },
+    split_ = recorded(
+        settings.split,
+        parts[0]["assignment"],
+        sum(p["rows_train"] for p in parts),
+        sum(p["rows_test"] for p in parts),
+        [],
     )
+    report.update(quality=quality, split=split_)
     return report
 
 
