@@ -211,7 +211,7 @@ plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (ope
 ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report [FULL=1]
 	@$(PY) -m mlpipeline.commands.settings
 	$(dask_if_asked)
-	@$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --preflight
+	@$(PY) -m mlpipeline.commands.ci_preflight --base "$(BASE)"
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
 	@# FULL=1 runs DVC's experiment with every row (params.yaml shows it), so the lock is not compared.

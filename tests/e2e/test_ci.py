@@ -243,7 +243,7 @@ def test_a_timing_rule_against_main_times_both_models_in_the_same_run(repo: Repo
 def test_a_base_that_does_not_exist_fails_in_one_line_before_anything_runs(repo: Repo, gate, command) -> None:
     """A typo in BASE is not "nothing to compare with": make ci's preflight refuses it before
     pulling, and the gate itself refuses it too, with the report saying why."""
-    done = command(repo, "ci_gate", "--base", "no-such-ref", "--preflight")
+    done = command(repo, "ci_preflight", "--base", "no-such-ref")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "base ref 'no-such-ref' does not exist here" in done.stderr
     code, out, err = gate(repo, base="no-such-ref")
@@ -256,11 +256,11 @@ def test_a_base_that_does_not_exist_fails_in_one_line_before_anything_runs(repo:
 
 @integration
 def test_uncommitted_changes_to_inputs_are_named_in_one_line_and_outputs_are_not(repo: Repo, command) -> None:
-    assert command(repo, "ci_gate", "--base", "main", "--preflight").returncode == 0
+    assert command(repo, "ci_preflight", "--base", "main").returncode == 0
     (repo.path / "metrics/metrics.json").write_text("{}")  # an output: repro rewrites it
-    assert command(repo, "ci_gate", "--base", "main", "--preflight").returncode == 0
+    assert command(repo, "ci_preflight", "--base", "main").returncode == 0
     repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
-    done = command(repo, "ci_gate", "--base", "main", "--preflight")
+    done = command(repo, "ci_preflight", "--base", "main")
     assert done.returncode == 1
     assert (
         done.stderr

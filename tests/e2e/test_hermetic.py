@@ -29,7 +29,7 @@ def test_the_suite_passes_after_the_project_adopts_other_data(repo: Repo, tmp_pa
         "no:cacheprovider",
         "tests/code/test_config.py",
         "tests/data/test_contract.py",
-        "tests/e2e/test_ci.py::test_unchanged_branch_passes_on_every_test_row",
+        "tests/e2e/test_registry.py::test_model_card_answers_what_is_this",
         check=False,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import VENV_BIN, Repo
+from tests.conftest import VENV_BIN, Repo, build_once, copy_project
 
 integration = pytest.mark.integration
 
@@ -72,12 +72,32 @@ def second_version(repo: Repo) -> None:
     repo.commit("fewer customers")
 
 
+@pytest.fixture(scope="session")
+def built_released(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample project with v1.0.0 released, then a ``second_version`` committed on main, built
+    once per session: the tests about a release after a release share its `dvc repro`."""
+
+    def build(path: Path, scratch: Path) -> None:
+        copy_project(built_template, path)
+        repo = Repo(path, scratch)
+        repo.python("-m", "mlpipeline.commands.registry", "release", "--notes", "first model")
+        second_version(repo)
+
+    return build_once(tmp_path_factory, "released", build)
+
+
+@pytest.fixture
+def released(built_released: Path, tmp_path: Path) -> Repo:
+    """A private copy of ``built_released`` for one test: v1.0.0 released, another model at HEAD."""
+    copy_project(built_released, tmp_path / "repo")
+    return Repo(tmp_path / "repo", tmp_path)
+
+
 @pytest.mark.e2e
-def test_two_releases_promote_rollback_and_predict_byte_for_byte(repo: Repo, registry, predicted) -> None:
+def test_two_releases_promote_rollback_and_predict_byte_for_byte(released: Repo, registry, predicted) -> None:
     """Each registry target once through real make; the repeats of a target run in-process."""
-    assert "registered model v1.0.0" in repo.make("release", "NOTES=first model").stdout
-    second_version(repo)
-    assert "registered model v1.1.0" in registry(repo, "release", "--notes", "trained on fewer rows").stdout
+    repo = released  # v1.0.0 released ("first model"), then trained on fewer customers
+    assert "registered model v1.1.0" in repo.make("release", "NOTES=trained on fewer rows").stdout
 
     repo.make("promote", "VERSION=v1.0.0", "STAGE=prod")
     predict(repo, "first.csv", "STAGE=prod")
@@ -175,13 +195,10 @@ def test_release_judges_the_model_against_the_latest_version_on_the_same_rows(re
 
 
 @integration
-def test_release_refuses_when_the_last_versions_model_cannot_be_restored(repo: Repo, registry) -> None:
+def test_release_refuses_when_the_last_versions_model_cannot_be_restored(released: Repo, registry) -> None:
     """As on a CI runner with a fresh cache and no remote credentials: the gate could only compare
     recorded figures, which the release refuses unless told why."""
-    registry(repo, "release")
-    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
-    repo.dvc("repro", "-q")
-    repo.commit("another model")
+    repo = released  # v1.0.0 released, another model committed since
     shutil.rmtree(repo.path / ".dvc/cache")
     repo.dvc("remote", "modify", "--local", "sample", "url", str(repo.path.parent / "unreachable"))
     done = registry(repo, "release")
@@ -259,9 +276,8 @@ def test_tampered_workspace_model_is_refused(repo: Repo, predicted) -> None:
 
 
 @integration
-def test_tampered_cached_version_is_refused(repo: Repo, registry, predicted) -> None:
-    registry(repo, "release")
-    second_version(repo)  # the workspace now holds another model, so v1.0.0 comes from the cache
+def test_tampered_cached_version_is_refused(released: Repo, predicted) -> None:
+    repo = released  # the workspace holds another model, so v1.0.0 comes from the cache
     lock = yaml.safe_load(repo.git("show", "model@v1.0.0:dvc.lock").stdout)
     (md5,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"]
     cached = repo.path / ".dvc/cache/files/md5" / md5[:2] / md5[2:]

@@ -18,9 +18,10 @@ from typing import Any
 
 from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json, write_json, write_text
-from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists, uncommitted
+from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at, serving_contract
 from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.commands.ci_preflight import missing_base
 from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings, load_yaml
 from mlpipeline.core import compare, latency, report
@@ -115,30 +116,6 @@ def base_figures(layout: Layout, settings: Settings, ref: str) -> tuple[dict[str
         )
     slices = read_json_at(root, ref, _rel(layout, layout.slices)) or {}
     return r.flatten(metrics, slices, validation), ""
-
-
-def missing_base(ref: str) -> str:
-    """The one line a base ref that does not exist gets."""
-    return (
-        f"base ref '{ref}' does not exist here: check BASE (e.g. make ci BASE=main), or fetch it in a"
-        f" shallow clone (git fetch --depth 1 origin main:refs/remotes/origin/main)"
-    )
-
-
-def preflight(layout: Layout, ref: str) -> list[str]:
-    """What stops `make ci` before it pulls or runs anything, one line each: a base that does not
-    exist, and uncommitted changes to what the pipeline reads (the gate judges committed work:
-    the lock it checks is the committed one)."""
-    problems = [] if ref_exists(layout.root, ref) else [missing_base(ref)]
-    outputs = dvc.output_paths(layout.root)
-    changed = [
-        p for p in uncommitted(layout.root)
-        if p != "dvc.lock" and not any(p == o or p.startswith(f"{o}/") for o in outputs)
-    ]  # fmt: skip
-    if changed:
-        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        problems.append(f"uncommitted changes to {shown}: commit or stash them, then run make ci again")
-    return problems
 
 
 def _rel(layout: Layout, path: Path) -> str:
@@ -361,16 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--full-run", action="store_true", help="the pipeline ran on every row (make ci FULL=1)"
     )
-    parser.add_argument(
-        "--preflight", action="store_true", help="only check the base ref and uncommitted changes"
-    )
     args = parser.parse_args(argv)
     layout = Layout(Path())
-    if args.preflight:
-        problems = preflight(layout, args.base)
-        for line in problems:
-            print(f"make ci: {line}", file=sys.stderr)
-        return 1 if problems else 0
     found = run(load_settings(layout.params), layout, args.base, args.repro_exit, args.full_run)
     print("\n".join(report.rule_lines(found.outcomes)))
     for line in report.verdict_lines(found.as_dict()):

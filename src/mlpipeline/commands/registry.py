@@ -15,7 +15,6 @@ from typing import Any
 from mlpipeline.adapters import gto, processes
 from mlpipeline.adapters.files import file_md5
 from mlpipeline.adapters.gitref import locked_md5, ref_exists
-from mlpipeline.commands import ci_gate
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import versions as versions_mod
 from mlpipeline.core.report import card_markdown, text_table
@@ -91,6 +90,10 @@ def full_gate(
     refused unless ``allow_unpaired`` gives the reason: recorded figures on other rows are not the
     judgement the release gate promises.
     """
+    # Imported here: the gate loads scikit-learn and pandas (seconds), which promote, rollback and
+    # `make models` never need.
+    from mlpipeline.commands import ci_gate
+
     base = f"{ARTIFACT}@{known[-1].name}" if known else None
     judged = ci_gate.judge(settings, layout, base)
     document = judged.as_dict()

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from mlpipeline.config import PARAMS_FILE, Settings, load_settings
-from mlpipeline.core.model import make_estimator
 from mlpipeline.errors import PipelineError, run_main
 
 
@@ -38,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.get:
         print(setting(settings, args.get))
         return 0
+    # Imported here: scikit-learn takes seconds to load, and `--get` (which make calls before
+    # every repro, and workflows call) only reads a setting.
+    from mlpipeline.core.model import make_estimator
+
     make_estimator(settings)
     return 0
 
