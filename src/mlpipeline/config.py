@@ -27,12 +27,14 @@ Estimator = Literal[
     "ridge",
     "random_forest",
     "hist_gradient_boosting",
+    "lightgbm",
 ]
 ESTIMATOR_TASKS: dict[str, tuple[str, ...]] = {
     "logistic_regression": ("classification",),
     "ridge": ("regression",),
     "random_forest": ("classification", "regression"),
     "hist_gradient_boosting": ("classification", "regression"),
+    "lightgbm": ("classification", "regression"),
 }
 
 

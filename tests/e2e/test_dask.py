@@ -111,3 +111,46 @@ def test_a_local_cluster_names_the_corrupt_partition(
     assert "part-03.parquet" in line and "min 0" in line
     assert "Dask LocalCluster (2 workers" in str(caught.value)
     assert (repo.path / "data/prepared/train.parquet").read_bytes() == before
+
+
+@pytest.mark.e2e
+def test_lightgbm_trains_on_both_workers_to_the_local_engines_quality(repo: Repo, inside) -> None:
+    """The same partitions and split, LightGBM in this process and through its Dask estimator on
+    a LocalCluster of two worker processes: an ordinary local model either way, of the same
+    quality within 0.01 ROC AUC (distributed histograms differ slightly from one process's)."""
+    import joblib
+    from lightgbm import LGBMClassifier
+    from sklearn.metrics import roc_auc_score
+
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import train, validate
+
+    partition_sample(repo)
+    inside(repo)
+
+    def boosted(engine: dict) -> object:
+        def edit(params: dict) -> None:
+            params["data"]["raw"] = "data/raw/parts"
+            params["model"].update(estimator="lightgbm", hyperparameters={"n_estimators": 100})
+            params["engine"] = engine
+
+        repo.edit_yaml("params.yaml", edit)
+        return load_settings(repo.path / "params.yaml")
+
+    layout = Layout(repo.path)
+    validate.run(boosted({"name": "local"}), layout)
+    test = pd.read_parquet(layout.test)
+    scores, cards = {}, {}
+    for name in ("local", "dask"):
+        cards[name] = train.run(boosted({"name": name, "workers": 2, "memory": "1GiB"}), layout)
+        model = joblib.load(layout.model)
+        assert isinstance(model[-1], LGBMClassifier) and list(model.classes_) == ["No", "Yes"]
+        scores[name] = roc_auc_score(test["churn"] == "Yes", model.predict_proba(test)[:, 1])
+        trained = json.loads(layout.environment.read_text())["trained"]
+    rows = sum(pd.read_parquet(p).shape[0] for p in sorted(layout.train.glob("*.parquet")))
+    assert trained.startswith("trained on the Dask LocalCluster (2 workers x 1 thread(s), 1GiB each)")
+    assert trained.endswith(f"; 2 worker(s) held its {rows:,} rows")
+    assert abs(scores["dask"] - scores["local"]) <= 0.01 and scores["dask"] > 0.8
+    assert cards["dask"]["features"] == cards["local"]["features"]
+    assert cards["dask"]["positive_class"] == cards["local"]["positive_class"] == "Yes"

@@ -12,7 +12,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from mlpipeline.config import Settings, parse_settings
 from mlpipeline.core import metrics as m
 from mlpipeline.core import plots
-from mlpipeline.core.model import fit
+from mlpipeline.core.model import categorical_positions, categories_of, fit, merge_categories
 from mlpipeline.core.split import split
 
 
@@ -98,7 +98,9 @@ def test_float32_one_hot_leaves_the_design_matrix_unchanged(settings: Settings, 
     np.testing.assert_array_equal(ours, wide.transform(x))
 
 
-@pytest.mark.parametrize("estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting"])
+@pytest.mark.parametrize(
+    "estimator", ["logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"]
+)
 def test_multiclass(estimator: str) -> None:
     frame = load_iris(as_frame=True).frame
     settings = _settings(
@@ -111,7 +113,7 @@ def test_multiclass(estimator: str) -> None:
     assert m.score("classification", model, test[features], test["target"])["f1"] > 0.8
 
 
-@pytest.mark.parametrize("estimator", ["ridge", "random_forest", "hist_gradient_boosting"])
+@pytest.mark.parametrize("estimator", ["ridge", "random_forest", "hist_gradient_boosting", "lightgbm"])
 def test_regression(estimator: str) -> None:
     frame = load_diabetes(as_frame=True, scaled=False).frame
     settings = _settings("regression", estimator, "target")
@@ -201,3 +203,49 @@ def test_importance_ranks_the_signal_first_on_skewed_classes() -> None:
     assert ranked[1]["importance"] > 3 * max(abs(r["importance"]) for r in ranked[2:])
     by_accuracy = plots.importance(model, test.drop(columns="target"), test["target"], 0, "accuracy")
     assert by_accuracy[-1]["feature"] == "rate"  # what the plot showed before: the signal last
+
+
+def test_lightgbm_reads_category_codes_and_beats_the_baseline(settings: Settings, sample_split) -> None:
+    from lightgbm import LGBMClassifier
+
+    train, test = sample_split
+    lightgbm = {"estimator": "lightgbm", "hyperparameters": {"n_estimators": 100}}
+    boosted = settings.model_copy(update={"model": settings.model.model_copy(update=lightgbm)})
+    model, facts = fit(boosted, train)
+    features = [f["name"] for f in facts["features"]]
+    assert isinstance(model[-1], LGBMClassifier) and facts["classes"] == ["No", "Yes"]
+    # The text columns reach LightGBM as categories (codes it splits on as sets), not as numbers.
+    kinds = {f["name"]: f["kind"] for f in facts["features"]}
+    names = list(model[0].get_feature_names_out())
+    coded = [names[i] for i in categorical_positions(kinds)]
+    assert coded and all(n.startswith("categorical__") for n in coded)
+    assert len(coded) == sum(k == "categorical" for k in kinds.values())
+    y = test[settings.data.target]
+    ours = m.score("classification", model, test[features], y, "Yes")
+    assert ours["roc_auc"] > 0.8 and set(model.predict(test[features])) <= {"No", "Yes"}
+
+
+def test_categories_merged_over_partitions_are_the_whole_tables(sample_split) -> None:
+    train, _ = sample_split
+    columns = ["contract", "payment_method", "female"]
+    parts = [categories_of(train.iloc[i::5], columns) for i in range(5)]
+    assert merge_categories(parts) == categories_of(train, columns)
+
+
+def test_a_classifier_trained_on_class_codes_answers_as_one_trained_on_labels(sample_split) -> None:
+    """What the cluster path does to LightGBM's Dask model (stages/train.relabel): the same
+    probabilities, and labels, as LightGBM trained on the labels themselves."""
+    from lightgbm import LGBMClassifier
+
+    from mlpipeline.stages.train import relabel
+
+    train, test = sample_split
+    x, x_test = (f[["tenure", "monthly_charges"]].to_numpy(float) for f in (train, test))
+    labels = train["churn"].to_numpy(object)
+    params = {"n_estimators": 20, "verbose": -1, "random_state": 0}
+    direct = LGBMClassifier(**params).fit(x, labels)
+    codes = pd.Categorical(labels, categories=["No", "Yes"]).codes
+    coded = relabel(LGBMClassifier(**params).fit(x, codes), ["No", "Yes"])
+    assert list(coded.classes_) == list(direct.classes_) == ["No", "Yes"]
+    np.testing.assert_array_equal(coded.predict_proba(x_test), direct.predict_proba(x_test))
+    np.testing.assert_array_equal(coded.predict(x_test), direct.predict(x_test))

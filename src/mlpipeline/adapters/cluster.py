@@ -27,6 +27,59 @@ def mapper(engine: EngineSettings) -> Iterator[tuple[Mapper, str]]:
     if engine.name == "local":
         yield _local_map, "local engine (this process)"
         return
+    with dask_cluster(engine) as cluster:
+        yield cluster.map, cluster.where
+
+
+class DaskCluster:
+    """A connected Dask client, with the partition work stages hand to it."""
+
+    def __init__(self, client: Any, where: str) -> None:
+        self.client = client
+        self.where = where
+
+    def map(self, func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[func(item) for item in items]``, run on the workers."""
+        # pure=False: a partition's work writes files, so the same input must run again if asked.
+        return self.client.gather(self.client.map(func, list(items), pure=False))
+
+    def fit_lightgbm(
+        self,
+        estimator: Any,
+        parts: list[tuple[str, int]],
+        encode: Callable[..., Any],
+        width: int,
+        categorical: list[int],
+    ) -> tuple[Any, int]:
+        """LightGBM's Dask estimator trained on the partitions, as an ordinary local model.
+
+        ``parts``: (file, rows) per partition; ``encode(file)`` returns that partition's
+        (features as floats, target) on a worker, where the data stays. Returns the local model
+        and how many workers held the training data.
+        """
+        import dask
+        import dask.array as da
+        from distributed import wait
+        from lightgbm import DaskLGBMClassifier, DaskLGBMRegressor
+        from sklearn.base import is_classifier
+
+        encoded = [(dask.delayed(encode, pure=True)(path), rows) for path, rows in parts]
+        x = da.concatenate([da.from_delayed(e[0], shape=(n, width), dtype=float) for e, n in encoded])
+        y = da.concatenate([da.from_delayed(e[1], shape=(n,), dtype=float) for e, n in encoded])
+        x, y = self.client.persist([x, y])
+        wait([x, y])
+        holders = {w for ws in self.client.who_has(x).values() for w in ws}
+        cls = DaskLGBMClassifier if is_classifier(estimator) else DaskLGBMRegressor
+        # n_jobs: Dask sets the threads per worker; LightGBM warns when it is passed.
+        params = {k: v for k, v in estimator.get_params().items() if k != "n_jobs"}
+        model = cls(client=self.client, **params)
+        model.fit(x, y, categorical_feature=categorical)
+        return model.to_local(), len(holders)
+
+
+@contextmanager
+def dask_cluster(engine: EngineSettings) -> Iterator[DaskCluster]:
+    """A client of the scheduler at ``engine.address``, or of a LocalCluster started for the stage."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -58,13 +111,8 @@ def mapper(engine: EngineSettings) -> Iterator[tuple[Mapper, str]]:
         where = (
             f"Dask LocalCluster ({engine.workers} workers x {engine.threads} thread(s), {engine.memory} each)"
         )
-
-    def _dask_map(func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        # pure=False: a partition's work writes files, so the same input must run again if asked.
-        return client.gather(client.map(func, list(items), pure=False))
-
     try:
-        yield _dask_map, where
+        yield DaskCluster(client, where)
     finally:
         client.close()
         if cluster is not None:

@@ -145,7 +145,7 @@ def read_partition(path: str | Path) -> pd.DataFrame:
     if path.suffix == ".csv":
         return read_csv(path)
     try:
-        return pd.read_parquet(path)
+        return read_parquet(path)
     except FileNotFoundError:
         raise PipelineError(
             f"{path}: not found where the engine ran; every Dask worker reads its partitions itself,"
@@ -153,3 +153,10 @@ def read_partition(path: str | Path) -> pd.DataFrame:
         ) from None
     except (OSError, ValueError) as exc:
         raise PipelineError(f"{path}: could not be read as Parquet ({_first_line(exc)})") from None
+
+
+def parquet_rows(path: str | Path) -> int:
+    """Rows in a Parquet file, from its footer: nothing else is read."""
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows

@@ -45,13 +45,18 @@ def select_features(frame: pd.DataFrame, settings: Settings) -> tuple[list[str],
 
 def positive_class(y: pd.Series, settings: Settings) -> Any:
     """The class binary metrics are about: ``data.positive_class``, else the rarer class."""
-    classes = sorted(y.unique().tolist(), key=str)
+    return positive_class_of(y.value_counts().to_dict(), settings)
+
+
+def positive_class_of(counts: dict[Any, int], settings: Settings) -> Any:
+    """``positive_class`` from the rows per class (merged over partitions, or one table's)."""
+    classes = sorted(counts, key=str)
     if len(classes) != 2:
         return None
     wanted = settings.data.positive_class
     if wanted is None:
-        counts = y.value_counts()
-        return counts.index[-1] if counts.iloc[0] != counts.iloc[-1] else classes[-1]
+        rarer = min(classes, key=lambda c: counts[c])
+        return rarer if counts[classes[0]] != counts[classes[1]] else classes[-1]
     for value in classes:
         if str(value) == str(wanted):
             return value

@@ -4,28 +4,46 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections import Counter
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
 
+from mlpipeline.adapters import cluster
 from mlpipeline.adapters.files import atomic_path, file_sha256, read_json, write_json
-from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.adapters.tabular import parquet_rows, partition_files, read_parquet, read_partition
 from mlpipeline.config import Settings, load_settings
-from mlpipeline.core.model import fit
+from mlpipeline.core.features import select_features
+from mlpipeline.core.model import (
+    card_facts,
+    categorical_positions,
+    categories_of,
+    feature_kinds,
+    fit,
+    lightgbm_preprocess,
+    make_estimator,
+    merge_categories,
+)
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
 
 LARGE_MODEL_MB = 50
+# Rows the cluster path chooses features and their kinds on, taken evenly from the partitions.
+SAMPLE_ROWS = 50_000
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "pyarrow", "pandera", "dvc")
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(estimator: str = "") -> dict[str, str]:
     """Versions of the libraries a loaded model depends on: pinned by the lock, so the same on
     every supported interpreter."""
     versions = {}
-    for name in LIBRARIES:
+    for name in (*LIBRARIES, "lightgbm") if estimator == "lightgbm" else LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -43,11 +61,95 @@ def environment() -> dict[str, str]:
     }
 
 
+def partition_sample(path: str, target: str, rows: int) -> dict[str, Any]:
+    """On a worker: a partition's first ``rows`` rows and its rows per class."""
+    frame = read_partition(path)
+    return {"sample": frame.head(rows), "classes": frame[target].value_counts().to_dict()}
+
+
+def partition_categories(path: str, columns: list[str]) -> dict[str, list[Any]]:
+    """On a worker: the distinct values of a partition's text features."""
+    return categories_of(read_partition(path)[columns], columns)
+
+
+class PartitionEncoder:
+    """On a worker: one partition's features through the fitted preprocessing, and its target
+    (class codes, in the order of ``classes``; numbers for regression)."""
+
+    def __init__(self, preprocess: Any, features: list[str], target: str, classes: list[Any] | None) -> None:
+        self.preprocess, self.features, self.target, self.classes = preprocess, features, target, classes
+
+    def __call__(self, path: str) -> tuple[np.ndarray, np.ndarray]:
+        frame = read_partition(path)
+        x = np.asarray(self.preprocess.transform(frame[self.features]), dtype=float)
+        y = frame[self.target]
+        if self.classes is not None:
+            return x, pd.Categorical(y, categories=self.classes).codes.astype(float)
+        return x, y.to_numpy(dtype=float)
+
+
+def relabel(model: Any, classes: list[Any]) -> Any:
+    """A LightGBM classifier trained on class codes 0..k-1, made to answer with the class labels.
+
+    Each Dask worker would encode labels on its own rows, so the codes are fixed once, from every
+    partition's classes; LightGBM keeps the labels in the encoder it fits in ``fit``, set here as
+    that ``fit`` sets it (tests/model/test_training.py checks it against LightGBM's own).
+    """
+    from lightgbm.sklearn import _LGBMLabelEncoder
+
+    model._le = _LGBMLabelEncoder().fit(np.asarray(classes, dtype=object))
+    model._classes = model._le.classes_
+    model._class_map = {c: i for i, c in enumerate(model._classes)}
+    return model
+
+
+def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[str, Any], str]:
+    """LightGBM trained on the Dask cluster, the rows staying in their partitions: features and
+    their kinds from an even sample, categories and classes merged from every partition."""
+    estimator = make_estimator(settings)
+    target = settings.data.target
+    files = [
+        str(f.resolve()) for f in (partition_files(layout.train) if layout.train.is_dir() else [layout.train])
+    ]
+    rows = [parquet_rows(f) for f in files]
+    classification = settings.task == "classification"
+    with cluster.dask_cluster(settings.engine) as dask:
+        per = max(1, SAMPLE_ROWS // len(files))
+        found = dask.map(partial(partition_sample, target=target, rows=per), files)
+        sample = pd.concat([f["sample"] for f in found], ignore_index=True)
+        for name, dtype in found[0]["sample"].dtypes.items():
+            if isinstance(dtype, pd.CategoricalDtype):  # concat of unequal categories gives objects
+                sample[name] = sample[name].astype("category")
+        features, left_out = select_features(sample, settings)
+        kinds = feature_kinds(sample[features])
+        text = [c for c, k in kinds.items() if k == "categorical"]
+        categories = merge_categories(dask.map(partial(partition_categories, columns=text), files))
+        preprocess = lightgbm_preprocess(kinds, categories).fit(sample[features])
+        counts = dict(sum((Counter(f["classes"]) for f in found), Counter()))
+        classes = sorted(counts) if classification else None
+        encode = PartitionEncoder(preprocess, features, target, classes)
+        width = len(preprocess.get_feature_names_out())
+        model, holders = dask.fit_lightgbm(
+            estimator, list(zip(files, rows, strict=True)), encode, width, categorical_positions(kinds)
+        )
+        where = dask.where
+    if classification:
+        model = relabel(model, classes)
+    pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
+    facts = card_facts(
+        settings, sample[features].dtypes, kinds, left_out, classes, counts if classification else None
+    )
+    return pipeline, facts, f"trained on the {where}; {holders} worker(s) held its {sum(rows):,} rows"
+
+
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Train, then write the model and its card atomically."""
-    train = read_parquet(layout.train)
     validation = read_json(layout.validation)
-    pipeline, facts = fit(settings, train)
+    if settings.engine.name == "dask" and settings.model.estimator == "lightgbm":
+        pipeline, facts, where = fit_on_cluster(settings, layout)
+    else:
+        pipeline, facts = fit(settings, read_parquet(layout.train))
+        where = "trained in this process"
     with atomic_path(layout.model) as tmp:
         joblib.dump(pipeline, tmp)
     card = {
@@ -61,12 +163,12 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
         "split": validation["split"],
         "data": {"source": validation["source"], **validation["hashes"]},
         "contract": validation["contract"],
-        "libraries": library_versions(),
+        "libraries": library_versions(settings.model.estimator),
         "model_file": layout.model.name,
         "model_sha256": file_sha256(layout.model),
     }
     write_json(layout.model_card, card)
-    write_json(layout.environment, environment())
+    write_json(layout.environment, {**environment(), "trained": where})
     size_mb = layout.model.stat().st_size / 1e6
     if size_mb > LARGE_MODEL_MB:
         print(
@@ -83,6 +185,7 @@ def main() -> int:
     card = run(load_settings(layout.params), layout)
     left = ", ".join(f"{k} ({v})" for k, v in card["left_out"].items())
     print(f"train: {card['estimator']} on {len(card['features'])} features; left out: {left}")
+    print(f"train: {read_json(layout.environment)['trained']}")
     return 0
 
 
