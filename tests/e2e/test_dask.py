@@ -113,6 +113,54 @@ def test_a_local_cluster_names_the_corrupt_partition(
     assert (repo.path / "data/prepared/train.parquet").read_bytes() == before
 
 
+def figures_written(layout) -> dict[str, str]:
+    """Every evaluation output but the timings, as written."""
+    files = [
+        layout.metrics,
+        layout.baseline,
+        layout.slices,
+        layout.profile,
+        *sorted(layout.plots.glob("*.json")),
+    ]
+    return {f.name: f.read_text() for f in files}
+
+
+@pytest.mark.e2e
+def test_evaluate_on_a_local_cluster_writes_the_local_engines_figures(
+    repo: Repo, inside, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Partitions predicted on two workers, figures from what they send back: every output the
+    local engine writes (metrics, baseline, slices, curves, importance, profile), byte for byte."""
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import evaluate, train, validate
+
+    partition_sample(repo)
+    inside(repo)
+
+    def on(engine: dict) -> object:
+        repo.edit_yaml(
+            "params.yaml", lambda p: p["data"].update(raw="data/raw/parts") or p.update(engine=engine)
+        )
+        return load_settings(repo.path / "params.yaml")
+
+    layout = Layout(repo.path)
+    local = on({"name": "local"})
+    validate.run(local, layout)
+    train.run(local, layout)
+    evaluate.run(local, layout)
+    expected = figures_written(layout)
+    for f in (layout.metrics, layout.profile):
+        f.unlink()
+    capsys.readouterr()
+    evaluate.run(on({"name": "dask", "workers": 2, "memory": "1GiB"}), layout)
+    said = capsys.readouterr().out
+    assert f"evaluate: {PARTS} partition(s) predicted on the Dask LocalCluster" in said
+    assert "; 2 worker(s) took part" in said
+    assert figures_written(layout) == expected
+    assert json.loads(layout.metrics.read_text())["rows_test"] > 1000
+
+
 @pytest.mark.e2e
 def test_lightgbm_trains_on_both_workers_to_the_local_engines_quality(repo: Repo, inside) -> None:
     """The same partitions and split, LightGBM in this process and through its Dask estimator on

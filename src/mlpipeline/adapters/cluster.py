@@ -17,6 +17,37 @@ from mlpipeline.errors import PipelineError
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
 
 
+def worker_name() -> str:
+    """The Dask worker running this, or the stage's own process."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "this process"
+
+
+def peak_mb() -> float:
+    """The peak resident memory of this process so far (a worker's, on a cluster), in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_facts() -> dict[str, Any]:
+    """Which worker did a partition's work, and its peak memory so far: for ``took_part``."""
+    return {"worker": worker_name(), "peak_mb": peak_mb()}
+
+
+def took_part(parts: Sequence[dict[str, Any]]) -> str:
+    """How many workers did the partitions' work (each part holds its ``worker_facts``), and the
+    largest one's peak memory. For stdout: which workers ran what differs run to run."""
+    peaks: dict[str, float] = {}
+    for part in parts:
+        peaks[part["worker"]] = max(peaks.get(part["worker"], 0.0), part["peak_mb"])
+    return f"{len(peaks)} worker(s) took part, peak memory per worker {max(peaks.values()):.0f} MB"
+
+
 def _local_map(func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     return [func(item) for item in items]
 

@@ -21,29 +21,59 @@ def evaluate(
     train_target: pd.Series,
 ) -> dict[str, Any]:
     """Every deterministic evaluation output as plain data: metrics, baseline, slices, plots."""
-    target, task, seed = settings.data.target, settings.task, settings.model.seed
     features = [f["name"] for f in card["features"]]
-    x, y = test[features], test[target]
-    positive, classes = card.get("positive_class"), card.get("classes")
-    missing = [c for c in settings.evaluate.slices if c not in test.columns]
+    _check_slices(settings, test.columns)
+    x, y = test[features], test[settings.data.target]
+    start = time.perf_counter()
+    predictions = predict(model, x, settings.task)
+    batch_seconds = time.perf_counter() - start
+    result = figures(settings, card, y, predictions, test[settings.evaluate.slices], train_target)
+    result["plots"]["importance"] = importance(settings, card, model, x, y)
+    return {**result, "batch_seconds": batch_seconds}  # timing: goes to the latency file only
+
+
+def predict(model: Any, x: pd.DataFrame, task: str) -> Any:
+    """What every figure is computed from: class probabilities, or predicted values."""
+    return model.predict_proba(x) if task == "classification" else model.predict(x)
+
+
+def _check_slices(settings: Settings, columns: Any) -> None:
+    missing = [c for c in settings.evaluate.slices if c not in columns]
     if missing:
         raise PipelineError(f"params.yaml: evaluate.slices names unknown column(s): {', '.join(missing)}")
-    start = time.perf_counter()
-    predictions = model.predict_proba(x) if task == "classification" else model.predict(x)
-    batch_seconds = time.perf_counter() - start
+
+
+def importance(settings: Settings, card: dict[str, Any], model: Any, x: pd.DataFrame, y: pd.Series) -> Any:
+    """Permutation importance of each feature on ``x`` (the test rows, or a sample of them)."""
+    positive = card.get("positive_class")
+    metric = plots.importance_metric(settings.task, positive is not None)
+    return plots.importance(model, x, y, settings.model.seed, metric, positive)
+
+
+def figures(
+    settings: Settings,
+    card: dict[str, Any],
+    y: pd.Series,
+    predictions: Any,
+    slice_columns: pd.DataFrame,
+    train_target: pd.Series,
+) -> dict[str, Any]:
+    """Metrics, baseline, slices and the curves, from the test rows' targets and predictions
+    alone: what a cluster's partitions send back is enough."""
+    _check_slices(settings, slice_columns.columns)
+    task, seed = settings.task, settings.model.seed
+    positive, classes = card.get("positive_class"), card.get("classes")
     if task == "classification":
         quality = m.classification_metrics(y, predictions, classes, positive)
         plot_data = plots.classification_plots(y, predictions, classes, positive, seed)
     else:
         quality = m.regression_metrics(y, predictions)
         plot_data = plots.regression_plots(y, predictions, seed)
-    metric = plots.importance_metric(task, positive is not None)
-    plot_data["importance"] = plots.importance(model, x, y, seed, metric, positive)
     dummy = m.baseline(task, pd.DataFrame(index=train_target.index), train_target)
     baseline_quality = m.score(task, dummy, pd.DataFrame(index=y.index), y, positive)
     slices = m.slice_metrics(
         task,
-        test[settings.evaluate.slices],
+        slice_columns,
         y,
         predictions,
         classes,
@@ -52,12 +82,11 @@ def evaluate(
         settings.evaluate.fairness,
     )
     return {
-        "metrics": {**quality, "rows_test": len(test)},
+        "metrics": {**quality, "rows_test": len(y)},
         "baseline": {
             **baseline_quality,
             "strategy": "prior" if task == "classification" else "mean",
         },
         "slices": slices,
         "plots": plot_data,
-        "batch_seconds": batch_seconds,  # timing: goes to the latency file only
     }

@@ -3,30 +3,122 @@ monitoring compares new data with (core/profile.py)."""
 
 from __future__ import annotations
 
+import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
+import pandas as pd
 
+from mlpipeline.adapters import cluster
 from mlpipeline.adapters.files import read_json, write_json, write_json_dir
-from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.adapters.tabular import partition_files, read_parquet, read_partition
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency, profile
 from mlpipeline.core.contract import load_contract
-from mlpipeline.core.evaluation import evaluate
+from mlpipeline.core.evaluation import evaluate, figures, importance, predict
 from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
+
+# Test rows (and train rows) the cluster path profiles, times and permutes, taken evenly from the
+# partitions; every figure of quality uses every row.
+SAMPLE_ROWS = 50_000
+
+
+class PartitionPredictions:
+    """On a worker: one partition's predictions, with what the figures need besides (target,
+    slice columns) and its first rows as its share of the sample."""
+
+    def __init__(self, model: Any, features: list[str], target: str, slices: list[str], task: str, rows: int):
+        self.model, self.features, self.target, self.slices = model, features, target, slices
+        self.task, self.rows = task, rows
+
+    def __call__(self, path: str) -> dict[str, Any]:
+        frame = read_partition(path)
+        return {
+            "y": frame[self.target],
+            "predictions": predict(self.model, frame[self.features], self.task),
+            "slices": frame[self.slices],
+            "sample": frame.head(self.rows),
+            **cluster.worker_facts(),
+        }
+
+
+def train_share(path: str, columns: list[str], target: str, rows: int) -> dict[str, Any]:
+    """On a worker: one train partition's target (for the baseline) and first rows (the profile)."""
+    frame = read_partition(path)
+    return {"y": frame[target], "sample": frame[columns].head(rows)}
+
+
+def _files(path: Path) -> list[str]:
+    return [str(f.resolve()) for f in (partition_files(path) if path.is_dir() else [path])]
+
+
+def _concat(frames: list[Any]) -> Any:
+    joined = pd.concat(frames, ignore_index=True)
+    first = frames[0]
+    if isinstance(first, pd.Series) and isinstance(first.dtype, pd.CategoricalDtype):
+        return joined.astype("category")  # unequal categories concatenate to objects
+    if isinstance(first, pd.DataFrame):
+        for name, dtype in first.dtypes.items():
+            if isinstance(dtype, pd.CategoricalDtype):
+                joined[name] = joined[name].astype("category")
+    return joined
+
+
+def evaluate_on_cluster(
+    settings: Settings, layout: Layout, model: Any, card: dict[str, Any]
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Each partition predicted where it lives; the figures from what comes back (a target and a
+    prediction per row, the slice columns), importance and the profile on an even sample.
+    Returns the evaluation and the test and train samples."""
+    features = [f["name"] for f in card["features"]]
+    target = settings.data.target
+    tests, trains = _files(layout.test), _files(layout.train)
+    with cluster.dask_cluster(settings.engine) as dask:
+        per = max(1, SAMPLE_ROWS // len(tests))
+        parts = dask.map(
+            PartitionPredictions(model, features, target, settings.evaluate.slices, settings.task, per), tests
+        )
+        print(
+            f"evaluate: {len(tests)} partition(s) predicted on the {dask.where}; {cluster.took_part(parts)}"
+        )
+        rows = max(1, SAMPLE_ROWS // len(trains))
+        shares = dask.map(partial(train_share, columns=features, target=target, rows=rows), trains)
+    y = _concat([p["y"] for p in parts])
+    predictions = np.concatenate([p["predictions"] for p in parts])
+    result = figures(
+        settings,
+        card,
+        y,
+        predictions,
+        _concat([p["slices"] for p in parts]),
+        _concat([s["y"] for s in shares]),
+    )
+    test_sample = _concat([p["sample"] for p in parts])
+    result["plots"]["importance"] = importance(
+        settings, card, model, test_sample[features], test_sample[target]
+    )
+    start = time.perf_counter()
+    predict(model, test_sample[features], settings.task)
+    result["batch_seconds"] = time.perf_counter() - start
+    return result, test_sample, _concat([s["sample"] for s in shares])
 
 
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Evaluate the model on the test split and write every output atomically."""
     model = joblib.load(layout.model)
     card = read_json(layout.model_card)
-    test = read_parquet(layout.test)
     features = [f["name"] for f in card["features"]]
-    train = read_parquet(layout.train, columns=[*features, settings.data.target])
-    result = evaluate(settings, model, card, test, train[settings.data.target])
+    if settings.engine.name == "dask":
+        result, test, train = evaluate_on_cluster(settings, layout, model, card)
+    else:
+        test = read_parquet(layout.test)
+        train = read_parquet(layout.train, columns=[*features, settings.data.target])
+        result = evaluate(settings, model, card, test, train[settings.data.target])
     kinds = {f["name"]: f["kind"] for f in card["features"]}
     scores = profile.model_scores(model, test[features], settings.task, card.get("positive_class"))
     reference = profile.build(train[features], kinds, scores)

@@ -116,7 +116,7 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     unique = [n for n, c in job.contract.columns.items() if c.unique and n in frame.columns]
     report: dict[str, Any] = {
         "name": job.name,
-        "worker": _worker(),
+        **cluster.worker_facts(),
         "rows": len(frame),
         "row_hashes": hash_of(frame, index=False).to_numpy(),
         "unique_hashes": {n: hash_of(frame[n].astype(str), index=False).to_numpy() for n in unique},
@@ -125,7 +125,9 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     validated, failures, dropped = contract_mod.check(
         frame, _column_rules(job.contract), target, figures={"rows": 1.0, "duplicate_share": 0.0}
     )
-    report.update(failures=contract_mod.failures_as_dicts(failures), dropped=dropped, peak_mb=_peak_mb())
+    report.update(
+        failures=contract_mod.failures_as_dicts(failures), dropped=dropped, peak_mb=cluster.peak_mb()
+    )
     if failures:
         return report
     prepared = split_ready(validated, job.data)
@@ -135,7 +137,7 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     write_parquet(Path(job.train_dir) / f"part-{job.index:05d}.parquet", train)
     write_parquet(Path(job.test_dir) / f"part-{job.index:05d}.parquet", test)
     report.update(
-        peak_mb=_peak_mb(),
+        peak_mb=cluster.peak_mb(),
         column_names=[str(c) for c in prepared.columns],
         prepared_rows=len(prepared),
         null_counts={str(c): int(v) for c, v in prepared.isna().sum().items()},
@@ -155,23 +157,6 @@ def repeated_examples(job: tuple[str, str, np.ndarray]) -> list[str]:
     values = read_partition(path)[column].astype(str)
     hit = np.isin(pd.util.hash_pandas_object(values, index=False).to_numpy(), repeated)
     return values[hit].drop_duplicates().head(contract_mod.EXAMPLES_SHOWN).tolist()
-
-
-def _worker() -> str:
-    """The Dask worker running this, or the stage's own process."""
-    try:
-        from distributed import get_worker
-
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return "this process"
-
-
-def _peak_mb() -> float:
-    """The peak resident memory of this process so far (a worker's, on a cluster), in MB."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -198,13 +183,7 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
         ]  # fmt: skip
         parts = map_(check_partition, jobs)
         # On stdout, not in the report: which workers ran what differs run to run.
-        peaks: dict[str, float] = {}
-        for p in parts:
-            peaks[p["worker"]] = max(peaks.get(p["worker"], 0.0), p["peak_mb"])
-        print(
-            f"validate: {len(files)} partition(s) checked on the {where}; {len(peaks)} worker(s) took part,"
-            f" peak memory per worker {max(peaks.values()):.0f} MB"
-        )
+        print(f"validate: {len(files)} partition(s) checked on the {where}; {cluster.took_part(parts)}")
         failures = partitions.merge_failures(parts)
         table = partitions.table_figures(parts, data.target)
         failures += partitions.table_failures(table, contract, data.target)
