@@ -66,11 +66,13 @@ def partition_sample(repo: Repo, corrupt: bool = False) -> pd.DataFrame:
 
 # Slow tier (.ci/run): the whole pipeline through make; the LocalCluster test below is the e2e tier's.
 @pytest.mark.slow
-def test_repro_on_a_running_scheduler_gives_the_local_engines_split_and_metrics(
-    repo: Repo, scheduler: str
-) -> None:
+def test_a_branch_on_a_running_scheduler_is_judged_against_a_local_main(repo: Repo, scheduler: str) -> None:
+    """The way a user points at a cluster: the data partitioned and tracked by DVC, params.yaml
+    naming the scheduler; `make repro` runs there, and `make ci` judges the branch against main
+    (the local engine, one file) on the same rows."""
     local_metrics = json.loads((repo.path / "metrics/metrics.json").read_text())
     local_test = pd.read_parquet(repo.path / "data/prepared/test.parquet")
+    repo.git("checkout", "-q", "-b", "on-a-cluster")
     partition_sample(repo)
 
     def to_cluster(params: dict) -> None:
@@ -78,16 +80,28 @@ def test_repro_on_a_running_scheduler_gives_the_local_engines_split_and_metrics(
         params["engine"] = {"name": "dask", "address": scheduler}
 
     repo.edit_yaml("params.yaml", to_cluster)
+    repo.dvc("add", "-q", "data/raw/parts")
     done = repo.make("repro")
     assert (
         f"{PARTS} partition(s) checked on the Dask scheduler {scheduler}; 2 worker(s) took part"
         in done.stdout
     )
+    assert (
+        f"{PARTS} partition(s) predicted on the Dask scheduler {scheduler}; 2 worker(s) took part"
+        in done.stdout
+    )
     assert "gate: PASSED" in done.stdout
     # Each row's side hangs on its own hash: the same test rows, so the same model and figures.
-    test = pd.read_parquet(repo.path / "data/prepared/test.parquet")
+    test = pd.read_parquet(repo.path / "data/prepared/test.parquet")  # a folder of parts now
     assert sorted(test["customer_id"]) == sorted(local_test["customer_id"])
     assert json.loads((repo.path / "metrics/metrics.json").read_text()) == local_metrics
+    repo.commit("the data in partitions, on a cluster")
+
+    judged = repo.make("ci", "BASE=main")
+    assert "gate: passed" in judged.stdout
+    result = json.loads((repo.path / "reports/gate.json").read_text())
+    assert result["pairing"]["mode"] == "paired" and result["pairing"]["rows_compared"] == len(local_test)
+    assert all(r["delta"] == 0 for r in result["rules"] if r["kind"] == "max_regression")
 
 
 @pytest.mark.e2e
@@ -202,3 +216,29 @@ def test_lightgbm_trains_on_both_workers_to_the_local_engines_quality(repo: Repo
     assert abs(scores["dask"] - scores["local"]) <= 0.01 and scores["dask"] > 0.8
     assert cards["dask"]["features"] == cards["local"]["features"]
     assert cards["dask"]["positive_class"] == cards["local"]["positive_class"] == "Yes"
+
+
+@pytest.mark.integration
+def test_a_split_in_parts_of_another_commit_is_restored_for_the_gate(
+    repo: Repo, inside, tmp_path: Path
+) -> None:
+    """When main's data is partitioned too, the gate pairs on main's split restored as a folder."""
+    from mlpipeline.adapters.modelstore import output_at
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import validate
+
+    partition_sample(repo)
+    inside(repo)
+    repo.edit_yaml("params.yaml", lambda p: p["data"].update(raw="data/raw/parts"))
+    layout = Layout(repo.path)
+    validate.run(load_settings(repo.path / "params.yaml"), layout)
+    repo.dvc("add", "-q", "data/raw/parts")
+    repo.dvc("commit", "-q", "-f", "validate")
+    repo.commit("the sample in parts")
+    parts = {p.name: p.read_bytes() for p in layout.train.iterdir()}
+    for part in layout.train.iterdir():
+        part.unlink()  # the workspace no longer holds that commit's split
+    head = repo.git("rev-parse", "HEAD").stdout.strip()
+    restored = output_at(repo.path, layout.train, head, tmp_path)
+    assert restored != layout.train and {p.name: p.read_bytes() for p in restored.iterdir()} == parts

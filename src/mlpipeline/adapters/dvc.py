@@ -46,6 +46,20 @@ def read_bytes_at(root: Path, rel: str, commit: str) -> bytes:
         ) from None
 
 
+def copy_dir_at(root: Path, rel: str, commit: str, dest: Path) -> None:
+    """The DVC-tracked folder ``rel`` (a partitioned split) as of ``commit``, copied to ``dest``."""
+    from dvc.api import DVCFileSystem
+    from dvc.exceptions import DvcException
+
+    try:
+        DVCFileSystem(str(root), rev=commit).get(rel, str(dest), recursive=True)
+    except (DvcException, FileNotFoundError) as exc:
+        raise PipelineError(
+            f"cannot restore {rel}/ of commit {commit[:10]}: not in the DVC cache or remote ({exc});"
+            " `dvc push` it from where it was made"
+        ) from None
+
+
 def stale_stages(root: Path) -> list[str]:
     """Stages `dvc status` reports as not up to date (empty when everything is)."""
     import json

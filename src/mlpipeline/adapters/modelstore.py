@@ -25,10 +25,13 @@ def output_at(root: Path, path: Path, commit: str, scratch: Path) -> Path:
     commit's dvc.lock, else restored by DVC (cache, then remote) into ``scratch``."""
     rel = path.relative_to(root).as_posix()
     md5 = locked_md5(root, commit, rel)
-    if md5 is not None and path.exists() and file_md5(path) == md5:
+    if md5 is not None and path.is_file() and file_md5(path) == md5:
         return path
     target = scratch / f"{commit[:12]}-{path.name}"
-    target.write_bytes(dvc.read_bytes_at(root, rel, commit))
+    if md5 is not None and md5.endswith(".dir"):  # DVC's mark of a folder: a split in parts
+        dvc.copy_dir_at(root, rel, commit, target)
+    else:
+        target.write_bytes(dvc.read_bytes_at(root, rel, commit))
     return target
 
 
