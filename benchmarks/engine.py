@@ -1,9 +1,10 @@
-"""`make bench`: validate on a partitioned table, local engine against Dask (1 and 2 workers).
+"""`make bench`: the four stages on a partitioned table, local engine against Dask (1 and 2 workers).
 
 The sample is replicated to each row count (fresh ids) as Parquet partitions of --part-rows rows in
-a temporary folder; each configuration runs in its own process, so its peak memory is its own.
-Prints wall time, the stage process's peak memory, and the largest worker's peak memory (the
-local engine's worker is the stage process itself).
+a temporary folder. The model is LightGBM (model.estimator: lightgbm): in the stage's process on the
+local engine, through its Dask estimator on Dask. Each stage runs in its own process, as under DVC,
+so its peak memory is its own. Prints, per stage, wall time, the stage process's peak memory, and
+the largest worker's peak memory (the local engine's worker is the stage process itself).
 """
 
 from __future__ import annotations
@@ -24,17 +25,23 @@ CONFIGS = {
     "dask x2": {"name": "dask", "workers": 2, "threads": 1, "memory": "4GiB"},
 }
 
+STAGES = ("validate", "train", "evaluate", "gate")
 RUN = """
-import json, resource, sys, yaml
+import importlib, json, resource, sys, yaml
 from pathlib import Path
 from mlpipeline.config import parse_settings
 from mlpipeline.layout import Layout
-from mlpipeline.stages import validate
 if __name__ == "__main__":
     params = yaml.safe_load(open(sys.argv[1]))
     params["data"].update(raw="parts", contract="contract.yaml")
     params["engine"] = json.loads(sys.argv[2])
-    validate.run(parse_settings(params), Layout(Path(".")))
+    params["model"].update(estimator="lightgbm", hyperparameters={})
+    # Single-row latency is the same at any row count (the service's path, row by row): timed on
+    # 20 rows here, its cost is the stage's work on the table, not a constant.
+    params["evaluate"]["latency_rows"] = 20
+    params["gate"]["rules"] = [r for r in params["gate"]["rules"] if "max_regression" not in r]
+    stage = importlib.import_module("mlpipeline.stages." + sys.argv[3])
+    stage.run(parse_settings(params), Layout(Path(".")))
     print("stage_peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
@@ -57,13 +64,13 @@ def build(folder: Path, rows: int, part_rows: int) -> None:
     (folder / "run.py").write_text(RUN)
 
 
-def measure(folder: Path, engine: dict[str, object]) -> dict[str, float]:
-    """One validate run; wall seconds, the stage's and the largest worker's peak MB."""
+def measure(folder: Path, engine: dict[str, object], stage: str) -> dict[str, float]:
+    """One stage's run; wall seconds, the stage's and the largest worker's peak MB."""
     import json
 
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "run.py", str(ROOT / "params.yaml"), json.dumps(engine)],
+        [sys.executable, "run.py", str(ROOT / "params.yaml"), json.dumps(engine), stage],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -72,11 +79,15 @@ def measure(folder: Path, engine: dict[str, object]) -> dict[str, float]:
     if done.returncode != 0:
         return {"seconds": seconds, "failed": 1.0, "stage_mb": 0.0, "worker_mb": 0.0}
     worker = re.search(r"peak memory per worker (\d+) MB", done.stdout)
-    stage = re.search(r"stage_peak_mb ([\d.]+)", done.stdout)
+    own = re.search(r"stage_peak_mb ([\d.]+)", done.stdout)
+    if worker is None:  # train writes where it ran to models/environment.json
+        trained = (folder / "models/environment.json").read_text() if stage == "train" else ""
+        worker = re.search(r"peak memory per worker (\d+) MB", trained)
+    stage_mb = float(own.group(1)) if own else 0.0
     return {
         "seconds": seconds,
-        "stage_mb": float(stage.group(1)) if stage else 0.0,
-        "worker_mb": float(worker.group(1)) if worker else 0.0,
+        "stage_mb": stage_mb,
+        "worker_mb": float(worker.group(1)) if worker else stage_mb,
     }
 
 
@@ -84,26 +95,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", default="1000000", help="comma-separated row counts")
     parser.add_argument("--part-rows", type=int, default=500_000)
+    parser.add_argument("--engines", default=",".join(CONFIGS), help="comma-separated: " + ", ".join(CONFIGS))
     args = parser.parse_args()
     try:
         import distributed  # noqa: F401
     except ImportError:
         print("bench engine: Dask is not installed; run `make setup-dask`", file=sys.stderr)
         return 2
-    print(f"validate on Parquet partitions of {args.part_rows:,} rows")
-    print(f"{'rows':>12}  {'engine':8}  {'seconds':>8}  {'stage MB':>9}  {'worker MB':>9}")
+    print(f"the four stages on Parquet partitions of {args.part_rows:,} rows (LightGBM)")
+    print(f"{'rows':>12}  {'engine':8}  {'stage':8}  {'seconds':>8}  {'stage MB':>9}  {'worker MB':>9}")
     for rows in [int(r) for r in args.rows.split(",")]:
         folder = Path(tempfile.mkdtemp(prefix="bench-engine-"))
         try:
             build(folder, rows, args.part_rows)
             for label, engine in CONFIGS.items():
-                got = measure(folder, engine)
-                status = "  FAILED" if got.get("failed") else ""
-                print(
-                    f"{rows:>12,}  {label:8}  {got['seconds']:8.1f}  {got['stage_mb']:9.0f}"
-                    f"  {got['worker_mb']:9.0f}{status}",
-                    flush=True,
-                )
+                if label not in args.engines.split(","):
+                    continue
+                for stage in STAGES:
+                    got = measure(folder, engine, stage)
+                    status = "  FAILED (out of memory?)" if got.get("failed") else ""
+                    print(
+                        f"{rows:>12,}  {label:8}  {stage:8}  {got['seconds']:8.1f}  {got['stage_mb']:9.0f}"
+                        f"  {got['worker_mb']:9.0f}{status}",
+                        flush=True,
+                    )
+                    if got.get("failed"):
+                        break  # the later stages need this one's outputs
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return 0

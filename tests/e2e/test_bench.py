@@ -105,9 +105,12 @@ def test_monitor_bench_measures_false_alarms_per_batch_size_and_the_smallest_bat
     assert figures["command_exit_on_drift"] == 1 and figures["cost"][0]["exit"] == 0
 
 
-def test_engine_bench_runs_validate_on_each_engine_and_reports_worker_memory(repo: Repo) -> None:
-    done = repo.python("benchmarks/engine.py", "--rows", "20000", "--part-rows", "5000")
+def test_engine_bench_runs_every_stage_on_each_engine_and_reports_worker_memory(repo: Repo) -> None:
+    args = ["--rows", "20000", "--part-rows", "5000", "--engines", "local,dask x2"]
+    done = repo.python("benchmarks/engine.py", *args)
     rows = [line.split() for line in done.stdout.splitlines() if line.strip().startswith("20,000")]
-    assert [r[1] if r[1] == "local" else f"{r[1]} {r[2]}" for r in rows] == ["local", "dask x1", "dask x2"]
+    runs = [(" ".join(r[1:-4]), r[-4]) for r in rows]
+    stages = ["validate", "train", "evaluate", "gate"]
+    assert runs == [("local", s) for s in stages] + [("dask x2", s) for s in stages]
     assert not any("FAILED" in r for r in rows)
     assert all(float(r[-1]) > 0 for r in rows)  # every run printed its workers' peak memory

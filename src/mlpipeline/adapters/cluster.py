@@ -107,6 +107,10 @@ class DaskCluster:
         model.fit(x, y, categorical_feature=categorical)
         return model.to_local(), len(holders)
 
+    def worker_peak_mb(self) -> float:
+        """The largest peak resident memory among the workers so far, in MB."""
+        return max(self.client.run(peak_mb).values())
+
 
 @contextmanager
 def dask_cluster(engine: EngineSettings) -> Iterator[DaskCluster]:

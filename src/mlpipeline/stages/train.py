@@ -132,14 +132,15 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
         model, holders = dask.fit_lightgbm(
             estimator, list(zip(files, rows, strict=True)), encode, width, categorical_positions(kinds)
         )
-        where = dask.where
+        where = f"{dask.where}; {holders} worker(s) held its {sum(rows):,} rows"
+        where += f", peak memory per worker {dask.worker_peak_mb():.0f} MB"
     if classification:
         model = relabel(model, classes)
     pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
     facts = card_facts(
         settings, sample[features].dtypes, kinds, left_out, classes, counts if classification else None
     )
-    return pipeline, facts, f"trained on the {where}; {holders} worker(s) held its {sum(rows):,} rows"
+    return pipeline, facts, f"trained on the {where}"
 
 
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
