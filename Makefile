@@ -234,8 +234,8 @@ retrain: setup ## Full retrain on all rows (ignores split.sample_fraction; param
 	$(call dvc_pull)
 	@$(call every_row,--force); $(PY) -m mlpipeline.commands.summary --after-repro $$?
 
-use-data: setup ## Adopt your CSV: DATA=file.csv TARGET=column [TASK=classification|regression] [ID=column]
-	@test -n "$(DATA)" -a -n "$(TARGET)" || { echo "usage: make use-data DATA=file.csv TARGET=column" >&2; exit 2; }
+use-data: setup ## Adopt your data: DATA=file.csv (or a folder of partitions) TARGET=column [TASK=...] [ID=column]
+	@test -n "$(DATA)" -a -n "$(TARGET)" || { echo "usage: make use-data DATA=file.csv|folder TARGET=column" >&2; exit 2; }
 	$(PY) -m mlpipeline.commands.usedata --data "$(DATA)" --target "$(TARGET)" $(if $(TASK),--task "$(TASK)",) $(if $(ID),--id "$(ID)",)
 
 update-data: setup ## A newer file of the adopted data: DATA=file.csv (keeps params and contract; checks it first)

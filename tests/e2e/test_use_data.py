@@ -148,3 +148,29 @@ def test_first_pull_request_after_use_data_skips_regressions_and_says_why(repo: 
     done = command(repo, "ci_gate", "--base", "main")  # what make ci runs after dvc repro
     assert "main was trained on other data (data/raw/telco_churn.csv)" in done.stdout
     assert "gate: passed" in done.stdout
+
+
+@pytest.mark.integration
+def test_a_folder_of_partitions_is_adopted_and_passes_its_contract(repo: Repo, command, inside) -> None:
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import validate
+
+    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv")
+    folder = repo.path.parent / "customers"
+    folder.mkdir()
+    for i in range(4):
+        frame.iloc[i::4].to_parquet(folder / f"part-{i}.parquet", index=False)
+    done = command(repo, "usedata", "--data", str(folder), "--target", "churn")
+    assert done.returncode == 0, done.stderr
+    assert f"a folder of {len(frame):,} rows in partitions" in done.stdout
+    params = yaml.safe_load((repo.path / "params.yaml").read_text())
+    assert params["data"]["raw"] == "data/raw/customers" and params["task"] == "classification"
+    assert (repo.path / "data/raw/customers.dvc").exists()
+    assert not (repo.path / "data/raw/telco_churn.csv.dvc").exists()
+    assert sorted(p.name for p in (repo.path / "data/raw/customers").iterdir()) == [
+        f"part-{i}.parquet" for i in range(4)
+    ]
+    inside(repo)
+    report = validate.run(load_settings(repo.path / "params.yaml"), Layout(repo.path))
+    assert report["ok"] and report["split"]["rows_train"] + report["split"]["rows_test"] == len(frame)

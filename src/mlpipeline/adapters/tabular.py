@@ -160,3 +160,24 @@ def parquet_rows(path: str | Path) -> int:
     import pyarrow.parquet as pq
 
     return pq.read_metadata(path).num_rows
+
+
+def read_sample(
+    path: str | Path, rows: int, missing_hint: str = PIPELINE_INPUT_HINT
+) -> tuple[pd.DataFrame, int]:
+    """A CSV file whole, or a folder of partitions as an even sample of at most ``rows`` rows (the
+    first rows of each); with the table's row count."""
+    path = Path(path)
+    if not path.is_dir():
+        frame = read_csv(path, missing_hint=missing_hint)
+        return frame, len(frame)
+    files = partition_files(path)
+    if not files:
+        raise PipelineError(f"{path}: no .parquet or .csv partitions in this folder")
+    per = max(1, rows // len(files))
+    parts, total = [], 0
+    for file in files:
+        part = read_partition(file)
+        total += len(part)
+        parts.append(part.head(per))
+    return pd.concat(parts, ignore_index=True), total

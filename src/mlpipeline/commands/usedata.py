@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from mlpipeline.adapters import processes
 from mlpipeline.adapters.files import atomic_path, file_md5, write_text
-from mlpipeline.adapters.tabular import read_csv
+from mlpipeline.adapters.tabular import read_csv, read_sample
 from mlpipeline.config import load_settings, load_yaml, parse_settings
 from mlpipeline.core import plots as plots_core
 from mlpipeline.core.contract import check, contract_yaml, format_failures, infer_contract, load_contract
@@ -60,6 +60,10 @@ class Plan:
     def rare_share(self) -> float:
         """The rarest class's share of the rows (classification)."""
         return self.rarest / self.rows if self.rows else 0.0
+
+
+# Rows of a partitioned folder the contract and the plan are inferred from.
+CONTRACT_SAMPLE_ROWS = 200_000
 
 
 def infer_task(target: pd.Series) -> str:
@@ -353,8 +357,13 @@ def new_dvc_yaml(text: str, p: Plan) -> str:
 def use_data(root: Path, source: Path, target: str, task: str | None, id_column: str | None) -> list[str]:
     """Adopt ``source``; return the notes on what was chosen and changed."""
     settings = load_settings(root / "params.yaml")
-    frame = read_csv(source, missing_hint="check the DATA path")
+    frame, total = read_sample(source, CONTRACT_SAMPLE_ROWS, missing_hint="check the DATA path")
     p = plan(frame, target, task, id_column)
+    if source.is_dir():
+        p.notes.append(
+            f"a folder of {total:,} rows in partitions: the contract is inferred from {len(frame):,} of them"
+            " (review its ranges and allowed values); engine.name: dask checks and trains on a cluster"
+        )
     raw_rel = f"data/raw/{source.name}"
     contract_rel = str(settings.data.contract)
     params_text = new_params((root / "params.yaml").read_text(encoding="utf-8"), p, raw_rel, contract_rel)
@@ -366,11 +375,15 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
     if old_raw.resolve() != (root / raw_rel).resolve():
         if Path(f"{old_raw}.dvc").exists():
             processes.output(root, "dvc", "remove", f"{settings.data.raw}.dvc")
-        old_raw.unlink(missing_ok=True)
+        shutil.rmtree(old_raw) if old_raw.is_dir() else old_raw.unlink(missing_ok=True)
     target_path = root / raw_rel
     if source.resolve() != target_path.resolve():
         target_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target_path)
+        if source.is_dir():
+            shutil.rmtree(target_path, ignore_errors=True)
+            shutil.copytree(source, target_path)
+        else:
+            shutil.copyfile(source, target_path)
     processes.output(root, "dvc", "add", "-q", raw_rel)
     write_text(root / contract_rel, contract_text)
     write_text(root / "params.yaml", params_text)
