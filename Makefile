@@ -101,7 +101,7 @@ serve_workers = $(if $(filter file,$(origin WORKERS)),1,$(WORKERS))
 
 # params.yaml engine.name: dask needs the dask group: installed on first use, like the serve group.
 define dask_if_asked
-	@if [ "$$($(PY) -m mlpipeline.commands.settings --get engine.name)" = dask ]; then $(MAKE) --no-print-directory $(DASK_STAMP); fi
+	@if [ -n "$(DASK_ADDRESS)" ] || [ "$$($(PY) -m mlpipeline.commands.settings --get engine.name)" = dask ]; then $(MAKE) --no-print-directory $(DASK_STAMP); fi
 endef
 
 # `dvc pull` that, when it fails, names the remote and says where to fix it.
@@ -115,9 +115,13 @@ endef
 # writes the value into params.yaml; the file is put back as it was, so a committed sample
 # fraction (smoke mode) is never ended by a retrain that gets committed. Exit code: the run's.
 define every_row
-(echo "$(DVC) exp run $(1) -S split.sample_fraction=1.0"; cp params.yaml $(VENV)/params.yaml.kept; \
-	$(DVC) exp run $(1) -S split.sample_fraction=1.0; run=$$?; mv -f $(VENV)/params.yaml.kept params.yaml; exit $$run)
+(echo "$(DVC) exp run $(1) -S split.sample_fraction=1.0 $(on_cluster)"; cp params.yaml $(VENV)/params.yaml.kept; \
+	$(DVC) exp run $(1) -S split.sample_fraction=1.0 $(on_cluster); run=$$?; mv -f $(VENV)/params.yaml.kept params.yaml; exit $$run)
 endef
+# make ci FULL=1 DASK_ADDRESS=tcp://host:8786 (and make retrain): that run on a Dask cluster, whatever
+# params.yaml's engine says, which stays as committed (full-run.yml passes vars.DASK_SCHEDULER).
+DASK_ADDRESS ?=
+on_cluster = $(if $(DASK_ADDRESS),-S engine.name=dask -S engine.address=$(DASK_ADDRESS),)
 
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
@@ -208,7 +212,7 @@ format: setup-dev ## Fix what ruff can fix and format the code
 plots: setup $(PLOTS_TEMPLATE) ## Render every plot to dvc_plots/index.html (opens offline)
 	$(DVC) plots show
 
-ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report [FULL=1]
+ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (paired), always a report [FULL=1 [DASK_ADDRESS=...]]
 	@$(PY) -m mlpipeline.commands.settings
 	$(dask_if_asked)
 	@$(PY) -m mlpipeline.commands.ci_preflight --base "$(BASE)"
@@ -229,8 +233,9 @@ refresh-data: setup ## Bring the raw data up to date (dvc update, data.source, o
 	@# leaving the new file at data.raw in params.yaml, before the line below tracks it.
 	$(PY) -m mlpipeline.commands.refresh
 
-retrain: setup ## Full retrain on all rows (ignores split.sample_fraction; params.yaml stays as it is), then the gate
+retrain: setup ## Full retrain on all rows (ignores split.sample_fraction; params.yaml stays as it is), then the gate [DASK_ADDRESS=...]
 	@$(PY) -m mlpipeline.commands.settings
+	$(dask_if_asked)
 	$(call dvc_pull)
 	@$(call every_row,--force); $(PY) -m mlpipeline.commands.summary --after-repro $$?
 
