@@ -95,6 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", default="1000000", help="comma-separated row counts")
     parser.add_argument("--part-rows", type=int, default=500_000)
+    parser.add_argument("--worker-memory", default="4GiB", help="memory of each Dask worker")
     parser.add_argument("--engines", default=",".join(CONFIGS), help="comma-separated: " + ", ".join(CONFIGS))
     args = parser.parse_args()
     try:
@@ -111,6 +112,8 @@ def main() -> int:
             for label, engine in CONFIGS.items():
                 if label not in args.engines.split(","):
                     continue
+                if engine["name"] == "dask":
+                    engine = {**engine, "memory": args.worker_memory}
                 for stage in STAGES:
                     got = measure(folder, engine, stage)
                     status = "  FAILED (out of memory?)" if got.get("failed") else ""

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from mlpipeline.config import EngineSettings
 from mlpipeline.errors import PipelineError
 
@@ -94,9 +96,10 @@ class DaskCluster:
         from lightgbm import DaskLGBMClassifier, DaskLGBMRegressor
         from sklearn.base import is_classifier
 
+        y_dtype = np.float32 if is_classifier(estimator) else float
         encoded = [(dask.delayed(encode, pure=True)(path), rows) for path, rows in parts]
-        x = da.concatenate([da.from_delayed(e[0], shape=(n, width), dtype=float) for e, n in encoded])
-        y = da.concatenate([da.from_delayed(e[1], shape=(n,), dtype=float) for e, n in encoded])
+        x = da.concatenate([da.from_delayed(e[0], shape=(n, width), dtype=np.float32) for e, n in encoded])
+        y = da.concatenate([da.from_delayed(e[1], shape=(n,), dtype=y_dtype) for e, n in encoded])
         x, y = self.client.persist([x, y])
         wait([x, y])
         holders = {w for ws in self.client.who_has(x).values() for w in ws}
