@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -181,3 +182,23 @@ def read_sample(
         total += len(part)
         parts.append(part.head(per))
     return pd.concat(parts, ignore_index=True), total
+
+
+def partition_paths(path: str | Path) -> list[str]:
+    """Absolute paths of a table's partitions (a split written whole is one): what a cluster's
+    workers, which do not share the stage's working directory, are handed."""
+    path = Path(path)
+    return [str(f.resolve()) for f in (partition_files(path) if path.is_dir() else [path])]
+
+
+def concat_parts(parts: list[Any]) -> Any:
+    """Partitions' frames (or series) as one, categoricals kept: pandas turns categoricals whose
+    categories differ between parts into plain objects."""
+    joined = pd.concat(parts, ignore_index=True)
+    first = parts[0]
+    if isinstance(first, pd.Series):
+        return joined.astype("category") if isinstance(first.dtype, pd.CategoricalDtype) else joined
+    for name, dtype in first.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            joined[name] = joined[name].astype("category")
+    return joined

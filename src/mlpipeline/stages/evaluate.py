@@ -14,7 +14,7 @@ import pandas as pd
 
 from mlpipeline.adapters import cluster
 from mlpipeline.adapters.files import read_json, write_json, write_json_dir
-from mlpipeline.adapters.tabular import partition_files, read_parquet, read_partition
+from mlpipeline.adapters.tabular import concat_parts, partition_paths, read_parquet, read_partition
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency, profile
 from mlpipeline.core.contract import load_contract
@@ -53,22 +53,6 @@ def train_share(path: str, columns: list[str], target: str, rows: int) -> dict[s
     return {"y": frame[target], "sample": frame[columns].head(rows)}
 
 
-def _files(path: Path) -> list[str]:
-    return [str(f.resolve()) for f in (partition_files(path) if path.is_dir() else [path])]
-
-
-def _concat(frames: list[Any]) -> Any:
-    joined = pd.concat(frames, ignore_index=True)
-    first = frames[0]
-    if isinstance(first, pd.Series) and isinstance(first.dtype, pd.CategoricalDtype):
-        return joined.astype("category")  # unequal categories concatenate to objects
-    if isinstance(first, pd.DataFrame):
-        for name, dtype in first.dtypes.items():
-            if isinstance(dtype, pd.CategoricalDtype):
-                joined[name] = joined[name].astype("category")
-    return joined
-
-
 def evaluate_on_cluster(
     settings: Settings, layout: Layout, model: Any, card: dict[str, Any]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
@@ -77,7 +61,7 @@ def evaluate_on_cluster(
     Returns the evaluation and the test and train samples."""
     features = [f["name"] for f in card["features"]]
     target = settings.data.target
-    tests, trains = _files(layout.test), _files(layout.train)
+    tests, trains = partition_paths(layout.test), partition_paths(layout.train)
     with cluster.dask_cluster(settings.engine) as dask:
         per = max(1, SAMPLE_ROWS // len(tests))
         parts = dask.map(
@@ -88,24 +72,24 @@ def evaluate_on_cluster(
         )
         rows = max(1, SAMPLE_ROWS // len(trains))
         shares = dask.map(partial(train_share, columns=features, target=target, rows=rows), trains)
-    y = _concat([p["y"] for p in parts])
+    y = concat_parts([p["y"] for p in parts])
     predictions = np.concatenate([p["predictions"] for p in parts])
     result = figures(
         settings,
         card,
         y,
         predictions,
-        _concat([p["slices"] for p in parts]),
-        _concat([s["y"] for s in shares]),
+        concat_parts([p["slices"] for p in parts]),
+        concat_parts([s["y"] for s in shares]),
     )
-    test_sample = _concat([p["sample"] for p in parts])
+    test_sample = concat_parts([p["sample"] for p in parts])
     result["plots"]["importance"] = importance(
         settings, card, model, test_sample[features], test_sample[target]
     )
     start = time.perf_counter()
     predict(model, test_sample[features], settings.task)
     result["batch_seconds"] = time.perf_counter() - start
-    return result, test_sample, _concat([s["sample"] for s in shares])
+    return result, test_sample, concat_parts([s["sample"] for s in shares])
 
 
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:

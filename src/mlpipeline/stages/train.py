@@ -17,7 +17,13 @@ from sklearn.pipeline import Pipeline
 
 from mlpipeline.adapters import cluster
 from mlpipeline.adapters.files import atomic_path, file_sha256, read_json, write_json
-from mlpipeline.adapters.tabular import parquet_rows, partition_files, read_parquet, read_partition
+from mlpipeline.adapters.tabular import (
+    concat_parts,
+    parquet_rows,
+    partition_paths,
+    read_parquet,
+    read_partition,
+)
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core.features import select_features
 from mlpipeline.core.model import (
@@ -110,18 +116,13 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
     their kinds from an even sample, categories and classes merged from every partition."""
     estimator = make_estimator(settings)
     target = settings.data.target
-    files = [
-        str(f.resolve()) for f in (partition_files(layout.train) if layout.train.is_dir() else [layout.train])
-    ]
+    files = partition_paths(layout.train)
     rows = [parquet_rows(f) for f in files]
     classification = settings.task == "classification"
     with cluster.dask_cluster(settings.engine) as dask:
         per = max(1, SAMPLE_ROWS // len(files))
         found = dask.map(partial(partition_sample, target=target, rows=per), files)
-        sample = pd.concat([f["sample"] for f in found], ignore_index=True)
-        for name, dtype in found[0]["sample"].dtypes.items():
-            if isinstance(dtype, pd.CategoricalDtype):  # concat of unequal categories gives objects
-                sample[name] = sample[name].astype("category")
+        sample = concat_parts([f["sample"] for f in found])
         features, left_out = select_features(sample, settings)
         kinds = feature_kinds(sample[features])
         text = [c for c, k in kinds.items() if k == "categorical"]
