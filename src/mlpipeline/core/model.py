@@ -24,7 +24,7 @@ ESTIMATORS: dict[tuple[str, str], str] = {
     ("random_forest", "regression"): "sklearn.ensemble:RandomForestRegressor",
     ("hist_gradient_boosting", "classification"): "sklearn.ensemble:HistGradientBoostingClassifier",
     ("hist_gradient_boosting", "regression"): "sklearn.ensemble:HistGradientBoostingRegressor",
-    # In the dask group (make setup-dask): with engine.name dask it trains on the cluster.
+    # With engine.name dask it trains through LightGBM's Dask estimator (stages/train.py).
     ("lightgbm", "classification"): "lightgbm:LGBMClassifier",
     ("lightgbm", "regression"): "lightgbm:LGBMRegressor",
 }
@@ -40,7 +40,7 @@ def make_estimator(settings: Settings) -> Any:
     except ImportError:
         raise PipelineError(
             f"params.yaml: model.estimator: {settings.model.estimator} needs the {module_name} package,"
-            " in the dask group: run `make setup-dask` (make repro installs it when params.yaml asks)"
+            " which requirements.lock installs: run `make setup`"
         ) from None
     lightgbm = module_name == "lightgbm"
     allowed = {**cls().get_params(), **(LIGHTGBM_DEFAULTS if lightgbm else {})}
@@ -236,12 +236,13 @@ def fit(settings: Settings, train: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
     estimator = make_estimator(settings)  # first, so a bad hyperparameter fails before any work
     features, left_out = select_features(train, settings)
     kinds = feature_kinds(train[features])
-    categorical = [c for c, k in kinds.items() if k == "categorical"]
-    pipeline = build_pipeline(estimator, kinds, categories_of(train, categorical))
+    fit_params: dict[str, Any] = {}
+    categories = None
+    if is_lightgbm(estimator):  # the other estimators' encoders learn their categories in fit
+        categories = categories_of(train, [c for c, k in kinds.items() if k == "categorical"])
+        fit_params["model__categorical_feature"] = categorical_positions(kinds)
+    pipeline = build_pipeline(estimator, kinds, categories)
     y = train[settings.data.target]
-    fit_params = (
-        {"model__categorical_feature": categorical_positions(kinds)} if is_lightgbm(estimator) else {}
-    )
     try:
         pipeline.fit(train[features], y, **fit_params)
     except InvalidParameterError as exc:
