@@ -139,7 +139,8 @@ def free_port() -> int:
 
 def tool_env(tmp: Path, src: Path | None = None) -> dict[str, str]:
     """Environment for real git/dvc/make runs: no analytics, DVC's files inside ``tmp``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}
+    # PYTEST_ADDOPTS is the outer run's: a nested pytest (a generated project's suite) gets none.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_", "PYTEST_ADDOPTS"))}
     env.update(
         PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         DVC_NO_ANALYTICS="1",
@@ -232,6 +233,32 @@ class Repo:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+def reproduce(repo: Repo) -> bool:
+    """What `dvc repro` records, at a fraction of its cost: the four stages' ``run()`` in this
+    process, then `dvc commit` writes dvc.lock and caches the outputs. Whether the gate passed.
+
+    A stage process would write the same bytes (tests/model/test_training.py holds training to it;
+    test_pipeline's fresh clone reproduces every committed hash with `dvc repro -f`), and importing
+    the stack once per test process instead of once per stage is most of what a repro costs here.
+    For fixtures and the tests about what follows a run; the tests of DVC's wiring run it for real.
+    """
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import evaluate, gate, train, validate
+
+    here = Path.cwd()
+    os.chdir(repo.path)  # relative paths in params.yaml are the project's, as in a stage process
+    try:
+        settings, layout = load_settings(repo.path / "params.yaml"), Layout(repo.path)
+        for stage in (validate, train, evaluate):
+            stage.run(settings, layout)
+        passed, _ = gate.run(settings, layout)
+    finally:
+        os.chdir(here)
+    repo.dvc("commit", "-f", "-q")
+    return passed
+
+
 def _ls_files(*flags: str) -> list[str]:
     out = subprocess.run(
         ["git", "ls-files", *flags], cwd=ROOT, capture_output=True, text=True, check=True
@@ -264,7 +291,7 @@ def build_template(path: Path, scratch: Path) -> Repo:
     use_sample(repo)
     repo.git("init", "-q", "-b", "main")
     repo.dvc("add", "-q", SAMPLE_RAW)
-    repo.dvc("repro", "-q")
+    assert reproduce(repo)
     repo.dvc("push", "-q", "-r", "sample")  # the bundled remote holds every output, as shipped
     repo.git("add", "-A")
     repo.git("add", "-f", "--", *tracked_but_ignored(), "data/sample_remote/files")
@@ -299,18 +326,29 @@ def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_once(tmp_path_factory, "template", build_template)
 
 
+def weaken(params: dict) -> None:
+    """Strong regularisation: a worse model. Absolute floors are loosened, as a careless branch
+    might, so only a comparison with another model can catch it."""
+    params["model"]["hyperparameters"]["C"] = 0.002
+    params["gate"]["rules"] = [
+        r for r in params["gate"]["rules"] if not (r["metric"] in ("f1", "recall") and "min" in r)
+    ]
+
+
 def other_model(repo: Repo) -> None:
-    """Branch ``other-model`` of the sample project: C=0.5, reproduced and committed."""
+    """Branch ``other-model`` of the sample project: a weaker model (``weaken``), reproduced and
+    committed; main keeps the stronger one."""
     repo.git("checkout", "-q", "-b", "other-model")
-    repo.edit_yaml("params.yaml", lambda p: p["model"]["hyperparameters"].update(C=0.5))
-    repo.dvc("repro", "-q")
-    repo.commit("C 0.5")
+    repo.edit_yaml("params.yaml", weaken)
+    assert reproduce(repo)
+    repo.commit("a weaker model, floors loosened")
 
 
 @pytest.fixture(scope="session")
 def built_other_model(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample project with a second model on a branch (``other_model``), built once per session:
-    the tests that need a branch with other outputs share its `dvc repro`."""
+    """The sample project with a second, weaker model on a branch (``other_model``), built once per
+    session: the tests that need a branch with other outputs, or a worse or better model than its
+    base, share its `dvc repro`."""
 
     def build(path: Path, scratch: Path) -> None:
         copy_project(built_template, path)

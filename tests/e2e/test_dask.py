@@ -51,6 +51,19 @@ def scheduler(tmp_path: Path) -> Iterator[str]:
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A LocalCluster of two worker processes started here, its scheduler's address: the tests that
+    point engine.address at it share its workers' start-up and imports (the corrupt-partition test
+    has the stage start its own, as engine.address empty does)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=None
+    ) as running:
+        yield running.scheduler_address
+
+
 def partition_sample(repo: Repo, corrupt: bool = False) -> pd.DataFrame:
     """The sample's raw CSV as PARTS Parquet files under data/raw/parts (tenure -5 in part-03)."""
     frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv")
@@ -141,7 +154,7 @@ def figures_written(layout) -> dict[str, str]:
 
 @pytest.mark.e2e
 def test_evaluate_on_a_local_cluster_writes_the_local_engines_figures(
-    repo: Repo, inside, capsys: pytest.CaptureFixture[str]
+    repo: Repo, inside, cluster: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Partitions predicted on two workers, figures from what they send back: every output the
     local engine writes (metrics, baseline, slices, curves, importance, profile), byte for byte."""
@@ -167,16 +180,18 @@ def test_evaluate_on_a_local_cluster_writes_the_local_engines_figures(
     for f in (layout.metrics, layout.profile):
         f.unlink()
     capsys.readouterr()
-    evaluate.run(on({"name": "dask", "workers": 2, "memory": "1GiB"}), layout)
+    evaluate.run(on({"name": "dask", "address": cluster}), layout)
     said = capsys.readouterr().out
-    assert f"evaluate: {PARTS} partition(s) predicted on the Dask LocalCluster" in said
+    assert f"evaluate: {PARTS} partition(s) predicted on the Dask scheduler {cluster}" in said
     assert "; 2 worker(s) took part" in said
     assert figures_written(layout) == expected
     assert json.loads(layout.metrics.read_text())["rows_test"] > 1000
 
 
 @pytest.mark.e2e
-def test_lightgbm_trains_on_both_workers_to_the_local_engines_quality(repo: Repo, inside) -> None:
+def test_lightgbm_trains_on_both_workers_to_the_local_engines_quality(
+    repo: Repo, inside, cluster: str
+) -> None:
     """The same partitions and split, LightGBM in this process and through its Dask estimator on
     a LocalCluster of two worker processes: an ordinary local model either way, of the same
     quality within 0.01 ROC AUC (distributed histograms differ slightly from one process's)."""
@@ -205,13 +220,13 @@ def test_lightgbm_trains_on_both_workers_to_the_local_engines_quality(repo: Repo
     test = pd.read_parquet(layout.test)
     scores, cards = {}, {}
     for name in ("local", "dask"):
-        cards[name] = train.run(boosted({"name": name, "workers": 2, "memory": "1GiB"}), layout)
+        cards[name] = train.run(boosted({"name": name, "address": cluster}), layout)
         model = joblib.load(layout.model)
         assert isinstance(model[-1], LGBMClassifier) and list(model.classes_) == ["No", "Yes"]
         scores[name] = roc_auc_score(test["churn"] == "Yes", model.predict_proba(test)[:, 1])
         trained = json.loads(layout.environment.read_text())["trained"]
     rows = sum(pd.read_parquet(p).shape[0] for p in sorted(layout.train.glob("*.parquet")))
-    assert trained.startswith("trained on the Dask LocalCluster (2 workers x 1 thread(s), 1GiB each)")
+    assert trained.startswith(f"trained on the Dask scheduler {cluster}")
     assert f"; 2 worker(s) held its {rows:,} rows, peak memory per worker" in trained
     assert abs(scores["dask"] - scores["local"]) <= 0.01 and scores["dask"] > 0.8
     assert cards["dask"]["features"] == cards["local"]["features"]

@@ -114,7 +114,7 @@ def test_nothing_a_client_sends_gets_a_5xx_or_breaks_the_schema(app, mode: str) 
         excluded = [positive_data_acceptance] if protocol else []
 
         @given(case=strategy)
-        @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         def call(case) -> None:
             case.call_and_validate(excluded_checks=excluded)  # noqa: B023 (called in this iteration)
 
