@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
@@ -64,7 +65,7 @@ def build(folder: Path, rows: int, part_rows: int) -> None:
     (folder / "run.py").write_text(RUN)
 
 
-def measure(folder: Path, engine: dict[str, object], stage: str) -> dict[str, float]:
+def measure(folder: Path, engine: dict[str, object], stage: str) -> dict[str, Any]:
     """One stage's run; wall seconds, the stage's and the largest worker's peak MB."""
     import json
 
@@ -77,7 +78,10 @@ def measure(folder: Path, engine: dict[str, object], stage: str) -> dict[str, fl
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        return {"seconds": seconds, "failed": 1.0, "stage_mb": 0.0, "worker_mb": 0.0}
+        # SIGKILL with nothing said: the kernel's out-of-memory killer (dmesg names it).
+        why = "killed (out of memory)" if done.returncode == -9 else f"exit {done.returncode}"
+        last = (done.stderr.strip().splitlines() or [""])[-1][:120]
+        return {"seconds": seconds, "failed": f"{why} {last}".strip(), "stage_mb": 0.0, "worker_mb": 0.0}
     worker = re.search(r"peak memory per worker (\d+) MB", done.stdout)
     own = re.search(r"stage_peak_mb ([\d.]+)", done.stdout)
     if worker is None:  # train writes where it ran to models/environment.json
@@ -97,6 +101,9 @@ def main() -> int:
     parser.add_argument("--part-rows", type=int, default=500_000)
     parser.add_argument("--worker-memory", default="4GiB", help="memory of each Dask worker")
     parser.add_argument("--engines", default=",".join(CONFIGS), help="comma-separated: " + ", ".join(CONFIGS))
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help="comma-separated; each needs those before it"
+    )
     args = parser.parse_args()
     try:
         import distributed  # noqa: F401
@@ -114,9 +121,9 @@ def main() -> int:
                     continue
                 if engine["name"] == "dask":
                     engine = {**engine, "memory": args.worker_memory}
-                for stage in STAGES:
+                for stage in [s for s in STAGES if s in args.stages.split(",")]:
                     got = measure(folder, engine, stage)
-                    status = "  FAILED (out of memory?)" if got.get("failed") else ""
+                    status = f"  FAILED: {got['failed']}" if got.get("failed") else ""
                     print(
                         f"{rows:>12,}  {label:8}  {stage:8}  {got['seconds']:8.1f}  {got['stage_mb']:9.0f}"
                         f"  {got['worker_mb']:9.0f}{status}",
