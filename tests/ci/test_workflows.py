@@ -196,8 +196,10 @@ def test_the_credentials_reach_each_remote_kind_in_the_form_dvc_reads(tmp_path: 
     run(str(VENV_BIN / "dvc"), "init", "-q")
     remotes = {"s3": "s3://bucket/dvc", "gs": "gs://bucket/dvc", "az": "azure://box/dvc",
                "ssh": "ssh://me@host/srv/dvc", "local": str(tmp_path / "store")}  # fmt: skip
-    for name, url in remotes.items():
-        run(str(VENV_BIN / "dvc"), "remote", "add", name, url)
+    # What `dvc remote add` writes, for each kind at once (five dvc processes cost seconds here).
+    with (repo / ".dvc/config").open("a") as config:
+        config.writelines(f"['remote \"{name}\"']\n    url = {url}\n" for name, url in remotes.items())
+    assert run(str(VENV_BIN / "dvc"), "remote", "list").split()[::2] == list(remotes)
     script = str(ROOT / ".github/scripts/dvc-credentials.sh")
     said = run("bash", script)
     assert "no credentials given" in said and not (repo / ".dvc/config.local").exists()
