@@ -221,11 +221,6 @@ class Settings(_Strict):
                 f"model.estimator: '{self.model.estimator}' does not do {self.task};"
                 f" choose one of: {', '.join(allowed)}"
             )
-        if self.engine.name == "dask" and self.split.policy == "time":
-            raise ValueError(
-                "split.policy: 'time' needs every row's time at once, which engine 'dask' does not"
-                " gather; use engine.name: local, or split.policy: random, stratified or group"
-            )
         if self.task == "regression" and self.split.policy == "stratified":
             raise ValueError("split.policy: 'stratified' needs classification; use 'random'")
         for i, rule in enumerate(self.gate.rules):

@@ -67,6 +67,32 @@ def test_a_partitioned_table_gets_the_same_split_and_figures_as_one_file(
     assert layout.test.is_file() and file_md5(layout.test) == whole["hashes"]["test_md5"]
 
 
+def test_policy_time_cuts_a_partitioned_table_where_it_cuts_one_file(
+    layout: Layout, settings: Settings, sample_frame: pd.DataFrame
+) -> None:
+    """The latest rows of the whole table are test rows, not the latest of each partition: the
+    partitions here hold disjoint stretches of time, so a cut per partition would differ."""
+    frame = sample_frame.assign(
+        signup=pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(len(sample_frame)) // 3, unit="D")
+    )  # three rows a day, so the cut falls on a tie
+    contract = layout.root / "data/contract.yaml"
+    contract.write_text(
+        contract.read_text().replace("columns:\n", "columns:\n  signup: {dtype: datetime}\n", 1)
+    )
+    timed = settings.model_copy(
+        update={"split": settings.split.model_copy(update={"policy": "time", "time_column": "signup"})}
+    )
+    frame.to_csv(layout.root / "data/one.csv", index=False)
+    whole = run(settings_for(timed, "data/one.csv"), layout)
+    test_whole = pd.read_parquet(layout.test)
+    write_partitions(layout.root / "data/parts", frame, [2000, 4000, 6000])
+    parted = run(settings_for(timed, "data/parts"), layout)
+    test_parted = pd.read_parquet(layout.test)
+    assert parted["split"] == whole["split"] and whole["split"]["rows_test"] > 1000
+    assert sorted(test_parted["customer_id"]) == sorted(test_whole["customer_id"])
+    assert test_parted["signup"].min() > pd.read_parquet(layout.train)["signup"].max()
+
+
 def test_each_problem_names_its_partitions_and_the_last_good_splits_stay(
     layout: Layout, settings: Settings, sample_frame: pd.DataFrame
 ) -> None:

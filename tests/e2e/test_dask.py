@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -138,6 +139,44 @@ def test_a_local_cluster_names_the_corrupt_partition(
     assert "part-03.parquet" in line and "min 0" in line
     assert "Dask LocalCluster (2 workers" in str(caught.value)
     assert (repo.path / "data/prepared/train.parquet").read_bytes() == before
+
+
+@pytest.mark.e2e
+def test_policy_time_on_the_cluster_cuts_where_the_local_engine_does(
+    repo: Repo, inside, cluster: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two passes on the workers (every row's time, then the split at the whole table's cut)."""
+    from mlpipeline.config import load_settings
+    from mlpipeline.layout import Layout
+    from mlpipeline.stages import validate
+
+    frame = partition_sample(repo)
+    for part in sorted((repo.path / "data/raw/parts").iterdir()):  # days in file order: parts are eras
+        rows = pd.read_parquet(part)
+        first = frame.index[frame["customer_id"] == rows["customer_id"].iloc[0]][0]
+        days = pd.to_timedelta((first + np.arange(len(rows))) // 3, unit="D")
+        rows.assign(signup=pd.Timestamp("2020-01-01") + days).to_parquet(part, index=False)
+    contract = repo.path / "data/contract.yaml"
+    contract.write_text(
+        contract.read_text().replace("columns:\n", "columns:\n  signup: {dtype: datetime}\n", 1)
+    )
+    inside(repo)
+
+    def split_on(engine: dict) -> list[str]:
+        def edit(params: dict) -> None:
+            params["data"]["raw"] = "data/raw/parts"
+            params["split"].update(policy="time", time_column="signup")
+            params["engine"] = engine
+
+        repo.edit_yaml("params.yaml", edit)
+        layout = Layout(repo.path)
+        validate.run(load_settings(repo.path / "params.yaml"), layout)
+        return sorted(pd.read_parquet(layout.test)["customer_id"])
+
+    local = split_on({"name": "local"})
+    capsys.readouterr()
+    assert split_on({"name": "dask", "address": cluster}) == local and len(local) > 1000
+    assert "2 worker(s) took part" in capsys.readouterr().out
 
 
 def figures_written(layout) -> dict[str, str]:

@@ -105,15 +105,17 @@ def assign(
     id_column: str | None = None,
     *,
     whole_table: bool = True,
+    cutoff: pd.Timestamp | None = None,
 ) -> tuple[np.ndarray, str]:
     """Which rows are test rows, and how that was decided, in words.
 
     ``whole_table=False`` is for one partition of a larger table: each row's side then depends on
     that row alone (the stratified fix-up, which moves a row of a class missing from one side, needs
-    the whole table, and a partitioned run checks the sides after merging instead).
+    the whole table, and a partitioned run checks the sides after merging instead); for policy time,
+    ``cutoff`` is then the whole table's (``time_cutoff``).
     """
     if settings.policy == "time":
-        return _time(frame, str(settings.time_column), settings.test_size), (
+        return _time(frame, str(settings.time_column), settings.test_size, cutoff), (
             f"latest rows by {settings.time_column}"
         )
     if settings.policy == "group":
@@ -150,15 +152,22 @@ def _group(frame: pd.DataFrame, column: str, test_size: float, seed: int) -> np.
     return (u < test_size) & frame[column].notna().to_numpy()
 
 
-def _time(frame: pd.DataFrame, column: str, test_size: float) -> np.ndarray:
+def times_of(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The time column as timestamps; ``PipelineError`` when it is absent or has a gap."""
     if column not in frame.columns:
         raise PipelineError(f"split.time_column: '{column}' is not a column of the data")
     times = pd.to_datetime(frame[column], errors="coerce")
     if times.isna().any():
         raise PipelineError(f"split.time_column: '{column}' has missing or unparseable dates")
+    return times
+
+
+def time_cutoff(times: pd.Series, column: str, test_size: float) -> pd.Timestamp:
+    """The time after which rows are test rows: the (1 - test_size) quantile of every row's time,
+    which does not depend on the rows' order, so partitions' times give one file's cut."""
     cutoff = times.quantile(1 - test_size)
-    mask = (times > cutoff).to_numpy()
-    if not mask.any() or mask.all():
+    later = times > cutoff
+    if not later.any() or later.all():
         latest = times.max()
         tied = float((times == latest).mean())
         raise PipelineError(
@@ -166,4 +175,13 @@ def _time(frame: pd.DataFrame, column: str, test_size: float) -> np.ndarray:
             f" so no cut leaves {test_size:.0%} of rows for test; use a finer time column, or another"
             " split.policy"
         )
-    return mask
+    return cutoff
+
+
+def _time(
+    frame: pd.DataFrame, column: str, test_size: float, cutoff: pd.Timestamp | None = None
+) -> np.ndarray:
+    times = times_of(frame, column)
+    if cutoff is None:
+        cutoff = time_cutoff(times, column, test_size)
+    return (times > cutoff).to_numpy()

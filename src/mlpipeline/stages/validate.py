@@ -2,13 +2,14 @@
 
 ``data.raw`` may also be a folder of Parquet or CSV partitions: each is checked and split on its own
 (on the configured engine: this process, or a Dask cluster's workers), the whole-table rules are
-judged on what the partitions report, and the splits become folders of Parquet parts.
+judged on what the partitions report, and the splits become folders of Parquet parts. Policy time
+takes two passes: the first gathers every row's time (8 bytes a row) for the whole table's cut.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from mlpipeline.config import DataSettings, Settings, SplitSettings, load_settin
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import partitions
 from mlpipeline.core.frames import quality_figures, split_ready
-from mlpipeline.core.split import assign, recorded, sample, split
+from mlpipeline.core.split import assign, recorded, sample, split, time_cutoff, times_of
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -94,6 +95,7 @@ class PartitionJob:
     contract: contract_mod.Contract
     train_dir: str
     test_dir: str
+    cutoff: pd.Timestamp | None = None  # policy time: the whole table's cut, once the first pass found it
 
 
 def _column_rules(contract: contract_mod.Contract) -> contract_mod.Contract:
@@ -132,7 +134,12 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
         return report
     prepared = split_ready(validated, job.data)
     sampled = sample(prepared, job.split, job.data.id_column)
-    test_mask, how = assign(sampled, job.split, target, job.data.id_column, whole_table=False)
+    if job.split.policy == "time" and job.cutoff is None:  # the first pass: times only
+        report.update(times=times_of(sampled, str(job.split.time_column)), peak_mb=cluster.peak_mb())
+        return report
+    test_mask, how = assign(
+        sampled, job.split, target, job.data.id_column, whole_table=False, cutoff=job.cutoff
+    )
     train, test = sampled[~test_mask], sampled[test_mask]
     write_parquet(Path(job.train_dir) / f"part-{job.index:05d}.parquet", train)
     write_parquet(Path(job.test_dir) / f"part-{job.index:05d}.parquet", test)
@@ -182,6 +189,12 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
             for i, p in enumerate(files)
         ]  # fmt: skip
         parts = map_(check_partition, jobs)
+        if settings.split.policy == "time" and not any(p["failures"] for p in parts):
+            # The latest rows of the whole table, not of each partition: the same cut as one file's.
+            times = pd.concat([p["times"] for p in parts], ignore_index=True)
+            cutoff = time_cutoff(times, str(settings.split.time_column), settings.split.test_size)
+            jobs = [replace(job, cutoff=cutoff) for job in jobs]
+            parts = map_(check_partition, jobs)
         # On stdout, not in the report: which workers ran what differs run to run.
         print(f"validate: {len(files)} partition(s) checked on the {where}; {cluster.took_part(parts)}")
         failures = partitions.merge_failures(parts)
