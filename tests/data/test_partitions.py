@@ -123,14 +123,28 @@ def test_whole_table_rules_are_judged_on_the_merged_figures(sample: Path) -> Non
     contract = load_contract(sample / "contract.yaml", "churn")
     table = contract.table.model_copy(update={"min_rows": 100, "max_duplicate_share": 0.01})
     contract = contract.model_copy(update={"table": table})
-    hashes = np.arange(120, dtype=np.uint64)
-    one = {"name": "a", "rows": 60, "row_hashes": hashes[:60], "raw_class_counts": {"No": 50, "Yes": 10}}
-    two = {"name": "b", "rows": 60, "row_hashes": hashes[59:119], "raw_class_counts": {"No": 55, "Yes": 5}}
-    # Each partition alone is under min_rows; together they pass it. Row 59 is in both.
-    figures = partitions.table_figures([one, two], "churn")
+    one = {"name": "a", "rows": 60, "raw_class_counts": {"No": 50, "Yes": 10}}
+    two = {"name": "b", "rows": 60, "raw_class_counts": {"No": 55, "Yes": 5}}
+    # Each partition alone is under min_rows; together they pass it. One row repeats.
+    figures = partitions.table_figures([one, two], "churn", duplicates=1)
     assert figures["rows"] == 120 and figures["min_class_share"] == pytest.approx(15 / 120)
     assert figures["duplicate_share"] == pytest.approx(1 / 120)
     assert partitions.table_failures(figures, contract, "churn") == []
-    assert partitions.table_failures(partitions.table_figures([one], "churn"), contract, "churn")[
+    assert partitions.table_failures(partitions.table_figures([one], "churn", 0), contract, "churn")[
         0
     ].check == ("table: at least 100 rows")
+
+
+@pytest.mark.parametrize("buckets", [1, 3, 8])
+def test_repeats_counted_bucket_by_bucket_add_up_to_the_whole_tables(buckets: int) -> None:
+    """Each partition's hashes cut into buckets; one bucket of every partition counted at a time."""
+    rng = np.random.default_rng(0)
+    table = rng.integers(0, 2**64, 3000, dtype=np.uint64)
+    table[rng.choice(3000, 40)] = table[:40]  # repeats, some within and some across partitions
+    parts = np.split(table, [700, 2100])
+    cut = [partitions.by_bucket(p, buckets) for p in parts]
+    assert all(sum(len(b) for b in c) == len(p) for c, p in zip(cut, parts, strict=True))
+    counted = [partitions.repeats(np.concatenate([c[b] for c in cut])) for b in range(buckets)]
+    count, repeated = partitions.repeats(table)
+    assert 0 < count == sum(c for c, _ in counted) == len(table) - len(np.unique(table))
+    assert sorted(repeated) == sorted(np.concatenate([r for _, r in counted]))

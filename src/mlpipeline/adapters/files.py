@@ -99,6 +99,22 @@ def write_parquet(path: str | Path, frame: Any) -> None:
         frame.to_parquet(tmp, index=False)
 
 
+def write_arrays(path: str | Path, arrays: dict[str, Any]) -> None:
+    """NumPy arrays by name in one file (``.npz``), written atomically."""
+    import numpy as np
+
+    with atomic_path(path) as tmp, tmp.open("wb") as out:
+        np.savez(out, **arrays)
+
+
+def read_array(path: str | Path, name: str) -> Any:
+    """One array of a ``write_arrays`` file, without reading the others."""
+    import numpy as np
+
+    with np.load(path) as arrays:
+        return arrays[name]
+
+
 def file_md5(path: str | Path) -> str:
     """MD5 of a file's bytes: the same hash DVC 3 records for a file."""
     return _digest(path, hashlib.md5(usedforsecurity=False))

@@ -3,6 +3,10 @@
 A partition is checked on its own (column rules, its rows' split sides); the rules about the whole
 table (row count, duplicated rows, the rarest class, unique columns across partitions, a class on
 both sides of the split) are judged here, on sums and hashes, without the rows in one process.
+
+Repeats are counted by bucket: each partition cuts its 64-bit hashes into buckets by value
+(``by_bucket``), one bucket of every partition is counted at a time (``repeats``), and the
+buckets' counts add up, as equal hashes always share a bucket. No process holds every hash.
 """
 
 from __future__ import annotations
@@ -33,12 +37,23 @@ def merge_failures(parts: list[dict[str, Any]]) -> list[Failure]:
     ]
 
 
-def table_figures(parts: list[dict[str, Any]], target: str | None) -> dict[str, float]:
+def by_bucket(hashes: np.ndarray, buckets: int) -> list[np.ndarray]:
+    """``hashes`` cut into ``buckets`` arrays by value (hash modulo ``buckets``)."""
+    return [hashes[hashes % np.uint64(buckets) == b] for b in range(buckets)]
+
+
+def repeats(hashes: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many rows repeat an earlier row's hash (what pandera counts for ``unique`` in one
+    table, and ``duplicated()`` for rows), and the hashes that occur more than once."""
+    values, counts = np.unique(hashes, return_counts=True)
+    return int((counts[counts > 1] - 1).sum()), values[counts > 1]
+
+
+def table_figures(parts: list[dict[str, Any]], target: str | None, duplicates: int) -> dict[str, float]:
     """Rows, the share of rows repeating an earlier one, the rarest class's share: as
-    ``contract.table_figures`` gives for one table, from the partitions' row hashes and counts."""
+    ``contract.table_figures`` gives for one table, from the partitions' counts and ``duplicates``
+    (the buckets' ``repeats`` of the row hashes, summed)."""
     rows = sum(p["rows"] for p in parts)
-    hashes = np.concatenate([p["row_hashes"] for p in parts]) if parts else np.empty(0, np.uint64)
-    duplicates = rows - len(np.unique(hashes))
     figures = {"rows": float(rows), "duplicate_share": duplicates / rows if rows else 0.0}
     if target is not None:
         counts = _sum_counts(p["raw_class_counts"] for p in parts)
@@ -73,14 +88,6 @@ def table_failures(figures: dict[str, float], contract: Contract, target: str | 
             )
         )
     return found
-
-
-def repeated_keys(parts: list[dict[str, Any]], column: str) -> tuple[np.ndarray, int]:
-    """Hashes of ``column``'s values that occur more than once across all partitions, and how many
-    rows repeat an earlier row's value (what pandera counts for ``unique`` in one table)."""
-    hashes = np.concatenate([p["unique_hashes"][column] for p in parts])
-    values, counts = np.unique(hashes, return_counts=True)
-    return values[counts > 1], int((counts[counts > 1] - 1).sum())
 
 
 def quality_figures(parts: list[dict[str, Any]], task: str, duplicate_share: float) -> dict[str, Any]:

@@ -9,6 +9,7 @@ takes two passes: the first gathers every row's time (8 bytes a row) for the who
 from __future__ import annotations
 
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from mlpipeline.adapters import cluster
-from mlpipeline.adapters.files import atomic_dir, file_md5, tree_md5, write_json, write_parquet
+from mlpipeline.adapters.files import (
+    atomic_dir,
+    file_md5,
+    read_array,
+    tree_md5,
+    write_arrays,
+    write_json,
+    write_parquet,
+)
 from mlpipeline.adapters.tabular import partition_files, read_csv, read_partition
 from mlpipeline.config import DataSettings, Settings, SplitSettings, load_settings
 from mlpipeline.core import contract as contract_mod
@@ -95,6 +104,8 @@ class PartitionJob:
     contract: contract_mod.Contract
     train_dir: str
     test_dir: str
+    hashes: str  # where this partition writes its row (and unique columns') hashes, by bucket
+    buckets: int
     cutoff: pd.Timestamp | None = None  # policy time: the whole table's cut, once the first pass found it
 
 
@@ -115,13 +126,22 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     target = job.data.target
     frame = read_partition(job.path)
     hash_of = pd.util.hash_pandas_object
-    unique = [n for n, c in job.contract.columns.items() if c.unique and n in frame.columns]
+    keys = hash_keys(job.contract)
+    hashes = {ROWS: hash_of(frame, index=False).to_numpy()}
+    hashes |= {n: hash_of(frame[n].astype(str), index=False).to_numpy() for n in keys[1:] if n in frame}
+    write_arrays(
+        job.hashes,
+        {
+            _bucket_name(keys.index(name), b): part
+            for name, values in hashes.items()
+            for b, part in enumerate(partitions.by_bucket(values, job.buckets))
+        },
+    )
     report: dict[str, Any] = {
         "name": job.name,
         **cluster.worker_facts(),
         "rows": len(frame),
-        "row_hashes": hash_of(frame, index=False).to_numpy(),
-        "unique_hashes": {n: hash_of(frame[n].astype(str), index=False).to_numpy() for n in unique},
+        "hashed": list(hashes),
         "raw_class_counts": _counts(frame[target]) if target in frame.columns else {},
     }
     validated, failures, dropped = contract_mod.check(
@@ -158,6 +178,28 @@ def check_partition(job: PartitionJob) -> dict[str, Any]:
     return report
 
 
+ROWS = "(rows)"  # the whole row's hash, beside the unique columns' (no column has this name)
+
+
+def hash_keys(contract: contract_mod.Contract) -> list[str]:
+    """What the partitions hash: whole rows (duplicates), then each ``unique`` column."""
+    return [ROWS, *[name for name, column in contract.columns.items() if column.unique]]
+
+
+def _bucket_name(key: int, bucket: int) -> str:
+    return f"k{key}_b{bucket}"
+
+
+def bucket_repeats(job: tuple[list[str], int, list[int]]) -> dict[int, tuple[int, np.ndarray]]:
+    """On a worker: one bucket of every partition's hashes, for each key, counted: how many rows
+    repeat an earlier one, and the repeated hashes (``partitions.repeats``)."""
+    files, bucket, keys = job
+    return {
+        key: partitions.repeats(np.concatenate([read_array(f, _bucket_name(key, bucket)) for f in files]))
+        for key in keys
+    }
+
+
 def repeated_examples(job: tuple[str, str, np.ndarray]) -> list[str]:
     """Values of a unique column in one partition whose hash is among ``repeated``."""
     path, column, repeated = job
@@ -179,12 +221,16 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
         cluster.mapper(settings.engine) as (map_, where),
         atomic_dir(layout.train) as train_dir,
         atomic_dir(layout.test) as test_dir,
+        # Beside the splits, which the workers reach too; gone when the stage ends, however it ends.
+        tempfile.TemporaryDirectory(prefix=".hashes-", dir=train_dir.parent) as hashes_dir,
     ):
+        scratch = Path(hashes_dir).resolve()
         jobs = [
             # Absolute paths: a cluster's workers do not share the stage's working directory.
             PartitionJob(
                 str(p.resolve()), p.relative_to(raw_path).as_posix(), i, settings.task, data, settings.split,
                 contract, str(train_dir.resolve()), str(test_dir.resolve()),
+                str(scratch / f"part-{i:05d}.npz"), len(files),
             )
             for i, p in enumerate(files)
         ]  # fmt: skip
@@ -197,10 +243,11 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
             parts = map_(check_partition, jobs)
         # On stdout, not in the report: which workers ran what differs run to run.
         print(f"validate: {len(files)} partition(s) checked on the {where}; {cluster.took_part(parts)}")
+        repeated = _repeats(contract, parts, jobs, map_)
         failures = partitions.merge_failures(parts)
-        table = partitions.table_figures(parts, data.target)
+        table = partitions.table_figures(parts, data.target, repeated[ROWS][0])
         failures += partitions.table_failures(table, contract, data.target)
-        failures += _unique_failures(contract, parts, jobs, map_)
+        failures += _unique_failures(repeated, jobs, map_)
         report = _partitioned_report(settings, files, parts, failures, table, where)
         if failures:
             write_json(layout.validation, report)
@@ -217,22 +264,34 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
     return report
 
 
-def _unique_failures(
+def _repeats(
     contract: contract_mod.Contract,
     parts: list[dict[str, Any]],
     jobs: list[PartitionJob],
     map_: cluster.Mapper,
+) -> dict[str, tuple[int, np.ndarray]]:
+    """Whole rows and each ``unique`` column every partition has: how many rows repeat an earlier
+    one across the table, and the repeated hashes; counted one bucket at a time on the engine."""
+    keys = hash_keys(contract)
+    counted = [k for k, name in enumerate(keys) if all(name in p["hashed"] for p in parts)]
+    files = [job.hashes for job in jobs]
+    buckets = map_(bucket_repeats, [(files, b, counted) for b in range(jobs[0].buckets)])
+    return {
+        keys[k]: (sum(got[k][0] for got in buckets), np.concatenate([got[k][1] for got in buckets]))
+        for k in counted
+    }
+
+
+def _unique_failures(
+    repeated: dict[str, tuple[int, np.ndarray]], jobs: list[PartitionJob], map_: cluster.Mapper
 ) -> list[contract_mod.Failure]:
     """``unique`` columns across partitions: repeats found by hash, examples fetched from the
     partitions that hold them."""
     found = []
-    for name, spec in contract.columns.items():
-        if not spec.unique or not all(name in p["unique_hashes"] for p in parts):
+    for name, (count, hashes) in repeated.items():
+        if name == ROWS or not count:
             continue
-        repeated, count = partitions.repeated_keys(parts, name)
-        if not count:
-            continue
-        hits = map_(repeated_examples, [(j.path, name, repeated) for j in jobs])
+        hits = map_(repeated_examples, [(j.path, name, hashes) for j in jobs])
         examples = list(dict.fromkeys(v for vs in hits for v in vs))[: contract_mod.EXAMPLES_SHOWN]
         named = [j.name for j, vs in zip(jobs, hits, strict=True) if vs]
         found.append(contract_mod.Failure(name, "unique", count, examples, named))
