@@ -39,7 +39,9 @@ def merge_failures(parts: list[dict[str, Any]]) -> list[Failure]:
 
 def by_bucket(hashes: np.ndarray, buckets: int) -> list[np.ndarray]:
     """``hashes`` cut into ``buckets`` arrays by value (hash modulo ``buckets``)."""
-    return [hashes[hashes % np.uint64(buckets) == b] for b in range(buckets)]
+    bucket = (hashes % np.uint64(buckets)).astype(np.int64)
+    ends = np.cumsum(np.bincount(bucket, minlength=buckets))[:-1]
+    return np.split(hashes[np.argsort(bucket, kind="stable")], ends)
 
 
 def repeats(hashes: np.ndarray) -> tuple[int, np.ndarray]:

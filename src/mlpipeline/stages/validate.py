@@ -121,27 +121,20 @@ def _column_rules(contract: contract_mod.Contract) -> contract_mod.Contract:
 def check_partition(job: PartitionJob) -> dict[str, Any]:
     """Check one partition against the column rules; if it passes, write its train and test parts.
 
-    Returns what the whole-table rules and figures need: counts and 64-bit hashes, not rows.
+    Returns counts for the whole-table rules and figures; the rows' 64-bit hashes go to
+    ``job.hashes``, by bucket, for ``bucket_repeats``.
     """
     target = job.data.target
     frame = read_partition(job.path)
-    hash_of = pd.util.hash_pandas_object
     keys = hash_keys(job.contract)
-    hashes = {ROWS: hash_of(frame, index=False).to_numpy()}
-    hashes |= {n: hash_of(frame[n].astype(str), index=False).to_numpy() for n in keys[1:] if n in frame}
-    write_arrays(
-        job.hashes,
-        {
-            _bucket_name(keys.index(name), b): part
-            for name, values in hashes.items()
-            for b, part in enumerate(partitions.by_bucket(values, job.buckets))
-        },
-    )
+    hashed = [ROWS, *[name for name in keys[1:] if name in frame]]
+    if job.cutoff is None:  # not a second pass (policy time), which finds them written by the first
+        write_arrays(job.hashes, _bucketed_hashes(frame, hashed, keys, job.buckets))
     report: dict[str, Any] = {
         "name": job.name,
         **cluster.worker_facts(),
         "rows": len(frame),
-        "hashed": list(hashes),
+        "hashed": hashed,
         "raw_class_counts": _counts(frame[target]) if target in frame.columns else {},
     }
     validated, failures, dropped = contract_mod.check(
@@ -190,6 +183,16 @@ def _bucket_name(key: int, bucket: int) -> str:
     return f"k{key}_b{bucket}"
 
 
+def _bucketed_hashes(frame: pd.DataFrame, hashed: list[str], keys: list[str], buckets: int) -> dict[str, Any]:
+    """The 64-bit hashes of whole rows and of each ``unique`` column, cut into buckets by value."""
+    arrays = {}
+    for name in hashed:
+        values = pd.util.hash_pandas_object(frame if name == ROWS else frame[name].astype(str), index=False)
+        for b, part in enumerate(partitions.by_bucket(values.to_numpy(), buckets)):
+            arrays[_bucket_name(keys.index(name), b)] = part
+    return arrays
+
+
 def bucket_repeats(job: tuple[list[str], int, list[int]]) -> dict[int, tuple[int, np.ndarray]]:
     """On a worker: one bucket of every partition's hashes, for each key, counted: how many rows
     repeat an earlier one, and the repeated hashes (``partitions.repeats``)."""
@@ -221,7 +224,7 @@ def run_partitioned(settings: Settings, layout: Layout, contract: contract_mod.C
         cluster.mapper(settings.engine) as (map_, where),
         atomic_dir(layout.train) as train_dir,
         atomic_dir(layout.test) as test_dir,
-        # Beside the splits, which the workers reach too; gone when the stage ends, however it ends.
+        # Beside the splits, which the workers reach too; removed when the stage ends or fails.
         tempfile.TemporaryDirectory(prefix=".hashes-", dir=train_dir.parent) as hashes_dir,
     ):
         scratch = Path(hashes_dir).resolve()
