@@ -348,7 +348,7 @@ def other_model(repo: Repo) -> None:
 def built_other_model(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample project with a second, weaker model on a branch (``other_model``), built once per
     session: the tests that need a branch with other outputs, or a worse or better model than its
-    base, share its `dvc repro`."""
+    base, share its run."""
 
     def build(path: Path, scratch: Path) -> None:
         copy_project(built_template, path)
