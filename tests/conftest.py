@@ -233,15 +233,9 @@ class Repo:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def reproduce(repo: Repo) -> bool:
-    """What `dvc repro` records, at a fraction of its cost: the four stages' ``run()`` in this
-    process, then `dvc commit` writes dvc.lock and caches the outputs. Whether the gate passed.
-
-    A stage process would write the same bytes (tests/model/test_training.py holds training to it;
-    test_pipeline's fresh clone reproduces every committed hash with `dvc repro -f`), and importing
-    the stack once per test process instead of once per stage is most of what a repro costs here.
-    For fixtures and the tests about what follows a run; the tests of DVC's wiring run it for real.
-    """
+def run_stages(repo: Repo) -> tuple[bool, list]:
+    """The four stages' ``run()`` in this process, in ``repo``: whether the gate passed, and its
+    rules' outcomes."""
     from mlpipeline.config import load_settings
     from mlpipeline.layout import Layout
     from mlpipeline.stages import evaluate, gate, train, validate
@@ -252,9 +246,21 @@ def reproduce(repo: Repo) -> bool:
         settings, layout = load_settings(repo.path / "params.yaml"), Layout(repo.path)
         for stage in (validate, train, evaluate):
             stage.run(settings, layout)
-        passed, _ = gate.run(settings, layout)
+        return gate.run(settings, layout)
     finally:
         os.chdir(here)
+
+
+def reproduce(repo: Repo) -> bool:
+    """What `dvc repro` records, at a fraction of its cost: ``run_stages``, then `dvc commit` writes
+    dvc.lock and caches the outputs. Whether the gate passed.
+
+    A stage process would write the same bytes (tests/model/test_training.py holds training to it;
+    test_pipeline's fresh clone reproduces every committed hash with `dvc repro -f`), and importing
+    the stack once per test process instead of once per stage is most of what a repro costs here.
+    For fixtures and the tests about what follows a run; the tests of DVC's wiring run it for real.
+    """
+    passed, _ = run_stages(repo)
     repo.dvc("commit", "-f", "-q")
     return passed
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
 
-from tests.conftest import Repo, reproduce
+from tests.conftest import Repo, reproduce, run_stages
 
 e2e = pytest.mark.e2e
 
@@ -85,7 +85,7 @@ def adopt(repo: Repo, frame: pd.DataFrame, target: str) -> tuple[Path, str]:
 @pytest.mark.parametrize(
     "case", [pytest.param(c, marks=pytest.mark.slow if c in SLOW_CASES else e2e) for c in CASES]
 )
-def test_use_data_then_repro_passes_and_shuffled_labels_fail(repo: Repo, case: str, inside) -> None:
+def test_use_data_then_repro_passes_and_shuffled_labels_fail(repo: Repo, case: str) -> None:
     make_frame, target, task, said = CASES[case]
     frame = make_frame()
     _, out = adopt(repo, frame, target)
@@ -113,16 +113,9 @@ def test_use_data_then_repro_passes_and_shuffled_labels_fail(repo: Repo, case: s
     shuffled[target] = np.random.default_rng(1).permutation(shuffled[target].to_numpy())
     shuffled.to_csv(raw, index=False)
     # The same stages in-process (DVC's wiring ran above): the gate must stop shuffled labels.
-    from mlpipeline.config import load_settings
     from mlpipeline.core import rules
-    from mlpipeline.layout import Layout
-    from mlpipeline.stages import evaluate, gate, train, validate
 
-    inside(repo)
-    settings, layout = load_settings(repo.path / "params.yaml"), Layout(repo.path)
-    for stage in (validate, train, evaluate):
-        stage.run(settings, layout)
-    passed, outcomes = gate.run(settings, layout)
+    passed, outcomes = run_stages(repo)
     failed = [o for o in outcomes if o.status == rules.FAIL]
     assert not passed and any(o.kind == "beat_baseline_by" for o in failed), outcomes
 
