@@ -183,12 +183,17 @@ def _bucket_name(key: int, bucket: int) -> str:
     return f"k{key}_b{bucket}"
 
 
+def _hashes(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """64-bit hashes of each row (``ROWS``) or of one column's values, as text."""
+    values = frame if name == ROWS else frame[name].astype(str)
+    return pd.util.hash_pandas_object(values, index=False).to_numpy()
+
+
 def _bucketed_hashes(frame: pd.DataFrame, hashed: list[str], keys: list[str], buckets: int) -> dict[str, Any]:
     """The 64-bit hashes of whole rows and of each ``unique`` column, cut into buckets by value."""
     arrays = {}
     for name in hashed:
-        values = pd.util.hash_pandas_object(frame if name == ROWS else frame[name].astype(str), index=False)
-        for b, part in enumerate(partitions.by_bucket(values.to_numpy(), buckets)):
+        for b, part in enumerate(partitions.by_bucket(_hashes(frame, name), buckets)):
             arrays[_bucket_name(keys.index(name), b)] = part
     return arrays
 
@@ -206,9 +211,9 @@ def bucket_repeats(job: tuple[list[str], int, list[int]]) -> dict[int, tuple[int
 def repeated_examples(job: tuple[str, str, np.ndarray]) -> list[str]:
     """Values of a unique column in one partition whose hash is among ``repeated``."""
     path, column, repeated = job
-    values = read_partition(path)[column].astype(str)
-    hit = np.isin(pd.util.hash_pandas_object(values, index=False).to_numpy(), repeated)
-    return values[hit].drop_duplicates().head(contract_mod.EXAMPLES_SHOWN).tolist()
+    frame = read_partition(path)
+    hit = np.isin(_hashes(frame, column), repeated)
+    return frame[column].astype(str)[hit].drop_duplicates().head(contract_mod.EXAMPLES_SHOWN).tolist()
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
