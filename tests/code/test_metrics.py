@@ -37,12 +37,30 @@ def test_regression_metrics_and_undefined_mape() -> None:
     assert m.regression_metrics(np.array([0.0, 1.0]), np.array([0.0, 1.0]))["mape"] is None
 
 
-def test_baseline_predicts_priors() -> None:
-    y = pd.Series(["a"] * 3 + ["b"])
-    dummy = m.baseline("classification", pd.DataFrame(index=y.index), y)
-    assert dummy.predict_proba(pd.DataFrame(index=range(2)))[0].tolist() == [0.75, 0.25]
-    reg = m.baseline("regression", pd.DataFrame(index=range(3)), pd.Series([1.0, 2.0, 6.0]))
-    assert reg.predict(pd.DataFrame(index=range(1)))[0] == 3.0
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_baseline_from_a_summary_scores_as_scikit_learns_dummy_and_partitions_add_up(task: str) -> None:
+    """Class priors (or the mean) from the training target's summary: the figures scikit-learn's
+    dummy model gets on the same test rows, whether the summary is the whole table's or merged
+    from its partitions' (categorical partitions among them, as a cluster's workers send)."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    rng = np.random.default_rng(0)
+    if task == "classification":
+        train = pd.Series(rng.choice(["a", "b", "c"], 500, p=[0.6, 0.3, 0.1]))
+        test, positive = pd.Series(rng.choice(["a", "b", "c"], 200)), "b"
+        dummy = DummyClassifier(strategy="prior")
+    else:
+        train, test, positive = pd.Series(rng.normal(5, 2, 500)), pd.Series(rng.normal(5, 2, 200)), None
+        dummy = DummyRegressor()
+    x_train, x_test = pd.DataFrame(index=train.index), pd.DataFrame(index=test.index)
+    expected = m.score(task, dummy.fit(x_train, train), x_test, test, positive)
+    whole = m.target_summary(task, train)
+    assert m.baseline_quality(task, whole, test, positive) == expected
+    parts = [train[:100], train[100:350].astype("category"), train[350:]]
+    merged = m.merge_summaries([m.target_summary(task, p) for p in parts])
+    if task == "classification":
+        assert merged == whole
+    assert m.baseline_quality(task, merged, test, positive) == expected
 
 
 def test_slice_gap_ignores_small_groups() -> None:

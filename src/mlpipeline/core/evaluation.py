@@ -18,7 +18,7 @@ def evaluate(
     model: Any,
     card: dict[str, Any],
     test: pd.DataFrame,
-    train_target: pd.Series,
+    train_summary: dict[str, Any],
 ) -> dict[str, Any]:
     """Every deterministic evaluation output as plain data: metrics, baseline, slices, plots."""
     features = [f["name"] for f in card["features"]]
@@ -27,7 +27,7 @@ def evaluate(
     start = time.perf_counter()
     predictions = predict(model, x, settings.task)
     batch_seconds = time.perf_counter() - start
-    result = figures(settings, card, y, predictions, test[settings.evaluate.slices], train_target)
+    result = figures(settings, card, y, predictions, test[settings.evaluate.slices], train_summary)
     result["plots"]["importance"] = importance(settings, card, model, x, y)
     return {**result, "batch_seconds": batch_seconds}  # timing: goes to the latency file only
 
@@ -56,10 +56,11 @@ def figures(
     y: pd.Series,
     predictions: Any,
     slice_columns: pd.DataFrame,
-    train_target: pd.Series,
+    train_summary: dict[str, Any],
 ) -> dict[str, Any]:
-    """Metrics, baseline, slices and the curves, from the test rows' targets and predictions
-    alone: what a cluster's partitions send back is enough."""
+    """Metrics, baseline, slices and the curves, from the test rows' targets and predictions and
+    the training target's summary (``metrics.target_summary``): what a cluster's partitions send
+    back is enough."""
     _check_slices(settings, slice_columns.columns)
     task, seed = settings.task, settings.model.seed
     positive, classes = card.get("positive_class"), card.get("classes")
@@ -69,8 +70,7 @@ def figures(
     else:
         quality = m.regression_metrics(y, predictions)
         plot_data = plots.regression_plots(y, predictions, seed)
-    dummy = m.baseline(task, pd.DataFrame(index=train_target.index), train_target)
-    baseline_quality = m.score(task, dummy, pd.DataFrame(index=y.index), y, positive)
+    baseline_quality = m.baseline_quality(task, train_summary, y, positive)
     slices = m.slice_metrics(
         task,
         slice_columns,

@@ -9,12 +9,12 @@ to scikit-learn's by the tests (large offsets included).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.dummy import DummyClassifier, DummyRegressor
 
 DIGITS = 6
 
@@ -77,29 +77,35 @@ def _counts(predicted: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.n
     return predicted & actual, predicted & ~actual, ~predicted & actual
 
 
+def class_codes(y: Any, classes: list[Any]) -> np.ndarray:
+    """Each row's position in ``classes``, -1 for a label outside them: the arithmetic compares
+    small integers, not Python objects, and a categorical target is read through its codes."""
+    return np.asarray(pd.Categorical(y, categories=classes).codes)
+
+
 def classification_functions(
     y: np.ndarray, proba: np.ndarray, classes: list[Any], positive: Any
 ) -> dict[str, MetricFn]:
     """Accuracy, precision, recall, f1, ROC AUC, average precision, log loss and Brier as
     functions of row weights. Binary figures are about ``positive``; multiclass ones are macro
     averages (ROC AUC and average precision over the classes present and absent in the rows)."""
-    classes_arr = np.asarray(classes, dtype=object)
-    y = np.asarray(y, dtype=object)
-    y_pred = classes_arr[np.argmax(proba, axis=1)]
-    onehot = y[:, None] == classes_arr[None, :]
+    codes = class_codes(y, classes)
+    predicted = np.argmax(proba, axis=1)
+    onehot = codes[:, None] == np.arange(len(classes))[None, :]
     rows = proba / proba.sum(axis=1, keepdims=True)
     true_p = np.where(onehot.any(axis=1), (rows * onehot).sum(axis=1), 0.0)
     loss = -np.log(np.clip(true_p, 1e-15, 1))
-    correct = (y_pred == y).astype(float)
+    correct = (predicted == codes).astype(float)
 
     def mean_of(values: np.ndarray) -> MetricFn:
         return lambda w: _ratio(w @ values, w.sum(axis=1))
 
     fns: dict[str, MetricFn] = {"accuracy": mean_of(correct), "log_loss": mean_of(loss)}
     if positive is not None:
-        is_pos = y == positive
-        p_pos = proba[:, list(classes).index(positive)]
-        tp, fp, fn = (m.astype(float) for m in _counts(y_pred == positive, is_pos))
+        index = list(classes).index(positive)
+        is_pos = codes == index
+        p_pos = proba[:, index]
+        tp, fp, fn = (m.astype(float) for m in _counts(predicted == index, is_pos))
         fns["precision"] = lambda w: _ratio(w @ tp, w @ (tp + fp))
         fns["recall"] = lambda w: _ratio(w @ tp, w @ (tp + fn))
         fns["f1"] = lambda w: _ratio(2 * (w @ tp), w @ (2 * tp + fp + fn))
@@ -107,14 +113,14 @@ def classification_functions(
         fns["average_precision"] = _average_precision(p_pos, is_pos)
         fns["brier"] = mean_of((p_pos - is_pos) ** 2)
         return fns
-    per_class = [_counts(y_pred == c, y == c) for c in classes_arr]
+    per_class = [_counts(predicted == i, codes == i) for i in range(len(classes))]
     tps = np.stack([c[0] for c in per_class], axis=1).astype(float)
     fps = np.stack([c[1] for c in per_class], axis=1).astype(float)
     fns_ = np.stack([c[2] for c in per_class], axis=1).astype(float)
     fns["precision"] = lambda w: _ratio(w @ tps, w @ (tps + fps)).mean(axis=1)
     fns["recall"] = lambda w: _ratio(w @ tps, w @ (tps + fns_)).mean(axis=1)
     fns["f1"] = lambda w: _ratio(2 * (w @ tps), w @ (2 * tps + fps + fns_)).mean(axis=1)
-    present = [i for i in range(len(classes_arr)) if onehot[:, i].any() and not onehot[:, i].all()]
+    present = [i for i in range(len(classes)) if onehot[:, i].any() and not onehot[:, i].all()]
     aucs = [_auc(proba[:, i], onehot[:, i]) for i in present]
     aps = [_average_precision(proba[:, i], onehot[:, i]) for i in present]
     if len(present) >= 2:
@@ -168,9 +174,8 @@ def classification_metrics(
 ) -> dict[str, float | None]:
     """The classification figures of ``classification_functions``, rounded; None where undefined
     (e.g. ROC AUC of rows of one class)."""
-    y = np.asarray(y_true, dtype=object)
-    fns = classification_functions(y, np.asarray(proba, dtype=float), list(classes), positive)
-    found = {k: _r(v) for k, v in point(fns, len(y)).items()}
+    fns = classification_functions(y_true, np.asarray(proba, dtype=float), list(classes), positive)
+    found = {k: _r(v) for k, v in point(fns, len(y_true)).items()}
     names = ["accuracy", "precision", "recall", "f1", "roc_auc", "average_precision", "brier", "log_loss"]
     return {k: found.get(k) for k in names}
 
@@ -190,10 +195,39 @@ def score(task: str, model: Any, x: pd.DataFrame, y: pd.Series, positive: Any = 
     return regression_metrics(y, model.predict(x))
 
 
-def baseline(task: str, x: pd.DataFrame, y: pd.Series) -> Any:
-    """The dummy model every metric has to beat: class priors, or the mean."""
-    dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor()
-    return dummy.fit(x, y)
+def target_summary(task: str, y: pd.Series | np.ndarray) -> dict[str, Any]:
+    """What the dummy baseline needs of the training target, in a form that partitions' summaries
+    add up to the whole table's (``merge_summaries``): each class's count, or the values' sum and
+    count."""
+    if task == "classification":
+        counts = pd.Series(y).value_counts(sort=False)
+        return {"counts": {k: int(v) for k, v in counts.items() if v > 0}}
+    values = np.asarray(y, dtype=float)
+    return {"sums": [float(values.sum())], "count": len(values)}
+
+
+def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of the partitions' rows together."""
+    if "counts" in parts[0]:
+        total: Counter[Any] = Counter()
+        for part in parts:
+            total.update(part["counts"])
+        return {"counts": dict(total)}
+    return {"sums": [s for part in parts for s in part["sums"]], "count": sum(p["count"] for p in parts)}
+
+
+def baseline_quality(
+    task: str, summary: dict[str, Any], y: pd.Series, positive: Any = None
+) -> dict[str, Any]:
+    """The quality, on ``y``, of the dummy model every metric has to beat: the training target's
+    class priors for every row (scikit-learn's ``DummyClassifier(strategy="prior")``), or its mean
+    (``DummyRegressor``). From a summary, so a cluster needs no training row in one process."""
+    if task == "classification":
+        classes = sorted(summary["counts"])
+        counts = np.array([summary["counts"][c] for c in classes])
+        return classification_metrics(y, np.ones((len(y), 1)) * (counts / counts.sum()), classes, positive)
+    # fsum: one partition's sum gives numpy's mean exactly; many give the correctly rounded total.
+    return regression_metrics(y, np.full(len(y), math.fsum(summary["sums"]) / summary["count"]))
 
 
 def slice_metrics(

@@ -16,6 +16,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from mlpipeline.core.metrics import class_codes
+
 MAX_POINTS = 200
 MAX_ROWS = 10_000  # per-row plots (confusion, scatter) use at most this many test rows
 IMPORTANCE_ROWS = 2_000
@@ -39,17 +41,15 @@ def classification_plots(
     y: pd.Series, proba: np.ndarray, classes: list[Any], positive: Any, seed: int
 ) -> dict[str, list[dict[str, Any]]]:
     """Confusion matrix rows; ROC, precision-recall and calibration curves for binary tasks."""
-    y_arr = np.asarray(y)
-    predicted = np.asarray(classes)[np.argmax(proba, axis=1)]
-    idx = _rows(len(y_arr), seed)
+    idx = _rows(len(y), seed)
+    actual = pd.Series(y).iloc[idx]  # only the drawn rows become Python objects
+    predicted = np.asarray(classes)[np.argmax(proba[idx], axis=1)]
     plots = {
-        "confusion": [
-            {"actual": str(a), "predicted": str(p)} for a, p in zip(y_arr[idx], predicted[idx], strict=True)
-        ]
+        "confusion": [{"actual": str(a), "predicted": str(p)} for a, p in zip(actual, predicted, strict=True)]
     }
     if positive is None:
         return plots
-    is_pos = y_arr == positive
+    is_pos = class_codes(y, classes) == list(classes).index(positive)
     p_pos = proba[:, list(classes).index(positive)]
     if is_pos.any() and (~is_pos).any():
         fpr, tpr, _ = roc_curve(is_pos, p_pos)

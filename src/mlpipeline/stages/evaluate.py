@@ -14,11 +14,18 @@ import pandas as pd
 
 from mlpipeline.adapters import cluster
 from mlpipeline.adapters.files import read_json, write_json, write_json_dir
-from mlpipeline.adapters.tabular import concat_parts, partition_paths, read_parquet, read_partition
+from mlpipeline.adapters.tabular import (
+    concat_parts,
+    concat_series,
+    partition_paths,
+    read_parquet,
+    read_partition,
+)
 from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency, profile
 from mlpipeline.core.contract import load_contract
 from mlpipeline.core.evaluation import evaluate, figures, importance, predict
+from mlpipeline.core.metrics import merge_summaries, target_summary
 from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.errors import run_main
 from mlpipeline.layout import Layout
@@ -30,7 +37,11 @@ SAMPLE_ROWS = 50_000
 
 class PartitionPredictions:
     """On a worker: one partition's predictions, with what the figures need besides (target,
-    slice columns) and its first rows as its share of the sample."""
+    slice columns) and its first rows as its share of the sample.
+
+    The target (of a classifier) and the slice columns travel as categoricals: a byte or two a
+    row in the stage's process, which holds every test row's, where Python objects took eight
+    and more."""
 
     def __init__(self, model: Any, features: list[str], target: str, slices: list[str], task: str, rows: int):
         self.model, self.features, self.target, self.slices = model, features, target, slices
@@ -38,19 +49,21 @@ class PartitionPredictions:
 
     def __call__(self, path: str) -> dict[str, Any]:
         frame = read_partition(path)
+        y = frame[self.target]
         return {
-            "y": frame[self.target],
+            "y": y.astype("category") if self.task == "classification" else y,
             "predictions": predict(self.model, frame[self.features], self.task),
-            "slices": frame[self.slices],
+            "slices": frame[self.slices].astype("category"),
             "sample": frame.head(self.rows),
             **cluster.worker_facts(),
         }
 
 
-def train_share(path: str, columns: list[str], target: str, rows: int) -> dict[str, Any]:
-    """On a worker: one train partition's target (for the baseline) and first rows (the profile)."""
+def train_share(path: str, columns: list[str], target: str, task: str, rows: int) -> dict[str, Any]:
+    """On a worker: one train partition's target summary (for the baseline) and first rows (the
+    profile)."""
     frame = read_partition(path)
-    return {"y": frame[target], "sample": frame[columns].head(rows)}
+    return {"summary": target_summary(task, frame[target]), "sample": frame[columns].head(rows)}
 
 
 def evaluate_on_cluster(
@@ -71,16 +84,18 @@ def evaluate_on_cluster(
             f"evaluate: {len(tests)} partition(s) predicted on the {dask.where}; {cluster.took_part(parts)}"
         )
         rows = max(1, SAMPLE_ROWS // len(trains))
-        shares = dask.map(partial(train_share, columns=features, target=target, rows=rows), trains)
-    y = concat_parts([p["y"] for p in parts])
-    predictions = np.concatenate([p["predictions"] for p in parts])
+        task = settings.task
+        shares = dask.map(partial(train_share, columns=features, target=target, task=task, rows=rows), trains)
+    slices = pd.DataFrame(
+        {c: concat_series([p["slices"][c] for p in parts]) for c in settings.evaluate.slices}
+    )
     result = figures(
         settings,
         card,
-        y,
-        predictions,
-        concat_parts([p["slices"] for p in parts]),
-        concat_parts([s["y"] for s in shares]),
+        concat_series([p.pop("y") for p in parts]),
+        np.concatenate([p.pop("predictions") for p in parts]),
+        slices,
+        merge_summaries([s["summary"] for s in shares]),
     )
     test_sample = concat_parts([p["sample"] for p in parts])
     result["plots"]["importance"] = importance(
@@ -102,7 +117,8 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     else:
         test = read_parquet(layout.test)
         train = read_parquet(layout.train, columns=[*features, settings.data.target])
-        result = evaluate(settings, model, card, test, train[settings.data.target])
+        summary = target_summary(settings.task, train[settings.data.target])
+        result = evaluate(settings, model, card, test, summary)
     kinds = {f["name"]: f["kind"] for f in card["features"]}
     scores = profile.model_scores(model, test[features], settings.task, card.get("positive_class"))
     reference = profile.build(train[features], kinds, scores)
