@@ -20,6 +20,7 @@ from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import latency, rules
 from mlpipeline.core.evaluation import evaluate
 from mlpipeline.core.frames import quality_figures, split_ready
+from mlpipeline.core.metrics import target_summary
 from mlpipeline.core.model import fit
 from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.core.split import sample, split
@@ -49,7 +50,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, model_path)
     # evaluate
-    result = evaluate(settings, model, facts, test, train[target])
+    result = evaluate(settings, model, facts, test, target_summary(settings.task, train[target]))
     card = {**facts, "task": settings.task, "target": target, "id_column": ident}
     timing = latency.measure(
         served_call(model, card, contract),  # a served request's path, as evaluate times it
