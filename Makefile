@@ -114,9 +114,11 @@ endef
 # The pipeline on every row as a DVC experiment (make retrain, make ci FULL=1). `dvc exp run -S`
 # writes the value into params.yaml; the file is put back as it was, so a committed sample
 # fraction (smoke mode) is never ended by a retrain that gets committed. Exit code: the run's.
+# The copy of params.yaml waits in the project's own .dvc/tmp (git ignores it), never in .venv,
+# which projects and test clones may share: two runs at once would restore each other's copy.
 define every_row
-(echo "$(DVC) exp run $(1) -S split.sample_fraction=1.0 $(on_cluster)"; cp params.yaml $(VENV)/params.yaml.kept; \
-	$(DVC) exp run $(1) -S split.sample_fraction=1.0 $(on_cluster); run=$$?; mv -f $(VENV)/params.yaml.kept params.yaml; exit $$run)
+(echo "$(DVC) exp run $(1) -S split.sample_fraction=1.0 $(on_cluster)"; mkdir -p .dvc/tmp; cp params.yaml .dvc/tmp/params.yaml.kept; \
+	$(DVC) exp run $(1) -S split.sample_fraction=1.0 $(on_cluster); run=$$?; mv -f .dvc/tmp/params.yaml.kept params.yaml; exit $$run)
 endef
 # make ci FULL=1 DASK_ADDRESS=tcp://host:8786 (and make retrain): that run on a Dask cluster, whatever
 # params.yaml's engine says, which stays as committed (full-run.yml passes vars.DASK_SCHEDULER).
