@@ -118,6 +118,12 @@ def test_a_new_split_seed_with_the_same_model_passes(repo: Repo, gate) -> None:
         f"{pairing['rows_excluded']:,} left out because the base model trained on them"
         in (repo.path / "reports/gate.md").read_text()
     )
+    # Without an id column, rows are known by all their values (the base's split is read for the
+    # columns both share, no more): the same rows are left out.
+    repo.edit_yaml("params.yaml", lambda p: p["data"].update(id_column=None))
+    code, out, err = gate(repo)
+    assert code == 0, out + err
+    assert gate_json(repo)["pairing"] == pairing
 
 
 @pytest.mark.slow  # a repro on 8,000 rows; the reseed test above covers pairing on other rows

@@ -157,6 +157,13 @@ def read_partition(path: str | Path) -> pd.DataFrame:
         raise PipelineError(f"{path}: could not be read as Parquet ({_first_line(exc)})") from None
 
 
+def parquet_columns(path: str | Path) -> list[str]:
+    """The column names of a Parquet file or folder of partitions, from their schema alone."""
+    import pyarrow.dataset as ds
+
+    return list(ds.dataset(path, format="parquet").schema.names)
+
+
 def parquet_rows(path: str | Path) -> int:
     """Rows in a Parquet file, from its footer: nothing else is read."""
     import pyarrow.parquet as pq

@@ -20,7 +20,7 @@ from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json, write_json, write_text
 from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at, serving_contract
-from mlpipeline.adapters.tabular import read_parquet
+from mlpipeline.adapters.tabular import parquet_columns, read_parquet
 from mlpipeline.commands.ci_preflight import missing_base
 from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings, load_yaml
@@ -162,13 +162,17 @@ def paired_evidence(
             f"the base model uses columns this branch's test split lacks: {', '.join(missing)}"
         )
     base_model = load_verified(model_file(root, commit, scratch), card)
-    base_train = read_parquet(output_at(root, layout.train, commit, scratch))
+    base_split = output_at(root, layout.train, commit, scratch)
+    # Only the columns the rows' keys hash: the base's training rows are most of a table.
+    base_columns = parquet_columns(base_split)
     ident = settings.data.id_column
-    if ident and ident in test.columns and ident in base_train.columns:
+    if ident and ident in test.columns and ident in base_columns:
+        base_train = read_parquet(base_split, columns=[ident])
         seen = compare.unseen(row_keys(test, ident), row_keys(base_train, ident))
     else:
-        common = sorted(set(test.columns) & set(base_train.columns))
-        seen = compare.unseen(row_keys(test[common], None), row_keys(base_train[common], None))
+        common = sorted(set(test.columns) & set(base_columns))
+        base_train = read_parquet(base_split, columns=common)
+        seen = compare.unseen(row_keys(test[common], None), row_keys(base_train, None))
     pairing = Pairing("paired", "", len(test), int(seen.sum()), int((~seen).sum()), commit)
     if pairing.rows_compared < MIN_PAIRED_ROWS:
         raise PipelineError(
