@@ -1,10 +1,12 @@
-"""The model registry's storage: GTO's git tags, read with git and written with the GTO CLI."""
+"""The model registry's storage: GTO's git tags, read with git and written with GTO's Python API
+(in this process: its CLI cost half a second of start-up a call, several calls a release)."""
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mlpipeline.adapters import processes
 from mlpipeline.core.versions import ARTIFACT, VERSION_RE, StageEvent, Version, parse_card, semver
@@ -16,9 +18,15 @@ def git(root: Path, *args: str, check: bool = True) -> str:
     return processes.output(root, "git", *args) if check else processes.run(root, "git", *args).stdout
 
 
-def gto(root: Path, *args: str) -> str:
-    """GTO's output in ``root``; its refusals become clear errors."""
-    return processes.output(root, "gto", *args)
+def gto(action: str, call: Callable[[Any], Any]) -> Any:
+    """``call(gto.api)``'s result; GTO's refusals become clear errors naming ``action``."""
+    from gto import api
+    from gto.exceptions import GTOException
+
+    try:
+        return call(api)
+    except GTOException as exc:
+        raise PipelineError(f"gto {action} {ARTIFACT}: {str(exc).replace('❌ ', '').strip()}") from None
 
 
 def versions(root: Path) -> list[Version]:
@@ -38,7 +46,7 @@ def stage_events(root: Path) -> list[StageEvent]:
     """(counter, event, version, stage) of every stage assignment and unassignment, in order."""
     if not versions(root):
         return []
-    history = json.loads(gto(root, "history", ARTIFACT, "--json") or "[]")
+    history = gto("history", lambda api: api.history(str(root), ARTIFACT)) or []
     events = []
     for e in history:
         if e.get("event") in ("assignment", "unassignment") and e.get("stage"):
@@ -49,27 +57,36 @@ def stage_events(root: Path) -> list[StageEvent]:
 
 def register(root: Path, version: str, message: str, push: bool) -> None:
     """Tag HEAD as ``version`` of the model, with ``message`` (the card)."""
-    _with_push(root, push, "register", ARTIFACT, "HEAD", "--version", version, "--message", message)
+    _with_push(
+        root,
+        push,
+        "register",
+        lambda api: api.register(str(root), ARTIFACT, "HEAD", version=version, message=message),
+    )
 
 
 def assign(root: Path, version: str, stage: str, push: bool) -> None:
     """Give ``stage`` to ``version``.
 
-    --force: GTO refuses to re-assign a version that held the stage once before.
+    force: GTO refuses to re-assign a version that held the stage once before.
     """
-    _with_push(root, push, "assign", ARTIFACT, "--version", version, "--stage", stage, "--force")
+    _with_push(
+        root, push, "assign", lambda api: api.assign(str(root), ARTIFACT, stage, version=version, force=True)
+    )
 
 
 def withdraw(root: Path, version: str, stage: str, push: bool) -> None:
     """Withdraw ``version``'s assignment to ``stage`` (GTO's deprecate)."""
-    _with_push(root, push, "deprecate", ARTIFACT, version, stage)
+    _with_push(
+        root, push, "deprecate", lambda api: api.unassign(str(root), ARTIFACT, version=version, stage=stage)
+    )
 
 
 def _tags(root: Path) -> set[str]:
     return set(git(root, "tag", "-l").split())
 
 
-def _with_push(root: Path, push: bool, *args: str) -> None:
+def _with_push(root: Path, push: bool, action: str, call: Callable[[Any], Any]) -> None:
     """Run GTO, then push the tags it made with git itself.
 
     Not GTO's ``--push``: its git client (dulwich) reads only ``remote.origin.url``, so a push URL
@@ -77,7 +94,7 @@ def _with_push(root: Path, push: bool, *args: str) -> None:
     GitHub its push went to origin without credentials. git's own push honours all of them.
     """
     before = _tags(root) if push else set()
-    gto(root, *args)
+    gto(action, call)
     new = sorted(_tags(root) - before) if push else []
     if not new:
         return
