@@ -290,6 +290,12 @@ def build_template(path: Path, scratch: Path) -> Repo:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target)
     (path / ".venv").symlink_to(VENV_BIN.parent)
+    # `make setup` wrote the offline plots page from the locked vl-convert, as it does in every
+    # project (2 s of bundling a `make plots` in each copy would repeat; a fresh clone's `make
+    # setup` in the slow tier writes its own).
+    offline_page = ROOT / ".dvc/plots_offline.html"
+    if offline_page.exists():
+        shutil.copy2(offline_page, path / ".dvc/plots_offline.html")
     for rel in LOCKED_INPUTS:  # the shared .venv is up to date whatever was edited since it was built
         if (path / rel).exists():
             os.utime(path / rel, (0, 0))

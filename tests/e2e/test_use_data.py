@@ -120,24 +120,27 @@ def test_use_data_then_repro_passes_and_shuffled_labels_fail(repo: Repo, case: s
     assert not passed and any(o.kind == "beat_baseline_by" for o in failed), outcomes
 
 
-@pytest.mark.parametrize(
-    ("make_args", "message"),
-    [
-        (["DATA=/nonexistent/file.csv", "TARGET=x"], "file not found; check the DATA path"),
-        (["TARGET=nope"], "TARGET 'nope' is not a column"),
-        (["TARGET=constant"], "TARGET 'constant' has 1 distinct value(s)"),
-    ],
-    ids=["missing file", "target not a column", "one-valued target"],
-)
 @e2e
-def test_use_data_refuses_and_changes_nothing(repo: Repo, make_args: list[str], message: str) -> None:
-    frame = iris().assign(constant=1)
-    source = repo.path.parent / "refused.csv"
-    frame.to_csv(source, index=False)
-    args = make_args if make_args[0].startswith("DATA=") else [f"DATA={source}", *make_args]
-    done = repo.make("use-data", *args, check=False)
-    assert done.returncode != 0 and message in done.stderr
+def test_use_data_refuses_a_missing_file_and_changes_nothing(repo: Repo) -> None:
+    done = repo.make("use-data", "DATA=/nonexistent/file.csv", "TARGET=x", check=False)
+    assert done.returncode != 0 and "file not found; check the DATA path" in done.stderr
     assert "Traceback" not in done.stderr
+    assert repo.git("status", "--porcelain").stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("nope", "TARGET 'nope' is not a column"), ("constant", "TARGET 'constant' has 1 distinct value(s)")],
+    ids=["target not a column", "one-valued target"],
+)
+@pytest.mark.integration  # make's path to the same refusal: the missing-file test above
+def test_use_data_refuses_a_target_it_cannot_learn_and_changes_nothing(
+    repo: Repo, command, target: str, message: str
+) -> None:
+    source = repo.path.parent / "refused.csv"
+    iris().assign(constant=1).to_csv(source, index=False)
+    done = command(repo, "usedata", "--data", str(source), "--target", target)
+    assert done.returncode != 0 and message in done.stderr
     assert repo.git("status", "--porcelain").stdout == ""
 
 
