@@ -185,3 +185,26 @@ def test_a_bad_hyperparameter_value_is_refused_before_any_training(params: dict)
     params["model"]["hyperparameters"]["C"] = -1
     with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):
         make_estimator(parse_settings(params))
+
+
+def test_settings_the_last_training_ran_on_are_not_built_again(
+    params: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make repro` and `make ci` build the estimator before DVC runs, unless dvc.lock records a
+    training on exactly these settings. A value that would be refused shows which happened."""
+    from mlpipeline.commands import settings as command
+
+    params["model"]["hyperparameters"]["C"] = -1
+    recorded = {"model": copy.deepcopy(params["model"]), "task": params["task"], "data.target": "churn"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    lock = {"schema": "2.0", "stages": {"train": {"params": {"params.yaml": recorded}}}}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    monkeypatch.chdir(tmp_path)
+    assert command.main([]) == 0  # the lock says a training ran on them: not built again
+    recorded["model"]["seed"] = 7  # any declared value that differs: built, and refused
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):
+        command.main([])
+    (tmp_path / "dvc.lock").unlink()
+    with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):
+        command.main([])
