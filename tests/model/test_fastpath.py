@@ -20,6 +20,9 @@ CASES = [
     ("classification", "hist_gradient_boosting", 3),
     ("regression", "ridge", 0),
     ("regression", "hist_gradient_boosting", 0),
+    # numbers passed through with their NaN, text as category codes (NaN when unseen)
+    ("classification", "lightgbm", 3),
+    ("regression", "lightgbm", 0),
 ]
 
 
