@@ -30,15 +30,16 @@ def setting(settings: Settings, key: str) -> Any:
     return value
 
 
+_MISSING = object()
+
+
 def _at(params: Any, dotted: str) -> Any:
+    """The value at a dotted key of parsed YAML (``data.target``), or ``_MISSING``."""
     for part in dotted.split("."):
         if not isinstance(params, dict) or part not in params:
             return _MISSING
         params = params[part]
     return params
-
-
-_MISSING = object()
 
 
 def trained_with(params: Any, lock: Any) -> bool:
