@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from pandas.api.types import union_categoricals
@@ -209,14 +208,11 @@ def concat_series(parts: list[pd.Series]) -> pd.Series:
     return pd.concat(parts, ignore_index=True)
 
 
-def concat_parts(parts: list[Any]) -> Any:
-    """Partitions' frames (or series) as one, categoricals kept: pandas turns categoricals whose
-    categories differ between parts into plain objects."""
+def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Partitions' frames (samples of them) as one, categoricals kept: pandas turns categoricals
+    whose categories differ between parts into plain objects. Series: ``concat_series``."""
     joined = pd.concat(parts, ignore_index=True)
-    first = parts[0]
-    if isinstance(first, pd.Series):
-        return joined.astype("category") if isinstance(first.dtype, pd.CategoricalDtype) else joined
-    for name, dtype in first.dtypes.items():
+    for name, dtype in parts[0].dtypes.items():
         if isinstance(dtype, pd.CategoricalDtype):
             joined[name] = joined[name].astype("category")
     return joined

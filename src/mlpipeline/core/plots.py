@@ -49,8 +49,9 @@ def classification_plots(
     }
     if positive is None:
         return plots
-    is_pos = class_codes(y, classes) == list(classes).index(positive)
-    p_pos = proba[:, list(classes).index(positive)]
+    index = list(classes).index(positive)
+    is_pos = class_codes(y, classes) == index
+    p_pos = proba[:, index]
     if is_pos.any() and (~is_pos).any():
         fpr, tpr, _ = roc_curve(is_pos, p_pos)
         plots["roc"] = _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr}))
