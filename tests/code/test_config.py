@@ -191,7 +191,8 @@ def test_settings_the_last_training_ran_on_are_not_built_again(
     params: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`make repro` and `make ci` build the estimator before DVC runs, unless dvc.lock records a
-    training on exactly these settings. A value that would be refused shows which happened."""
+    training on the same estimator settings (task and model; other settings may differ). A value
+    that would be refused shows which happened."""
     from mlpipeline.commands import settings as command
 
     params["model"]["hyperparameters"]["C"] = -1
@@ -201,6 +202,14 @@ def test_settings_the_last_training_ran_on_are_not_built_again(
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
     monkeypatch.chdir(tmp_path)
     assert command.main([]) == 0  # the lock says a training ran on them: not built again
+    recorded["data.target"] = "other"  # not what the estimator is built from
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    assert command.main([]) == 0
+    del recorded["task"]  # a lock that does not record one of them: built, and refused
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):
+        command.main([])
+    recorded["task"] = params["task"]
     recorded["model"]["seed"] = 7  # any declared value that differs: built, and refused
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
     with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):

@@ -42,13 +42,17 @@ def _at(params: Any, dotted: str) -> Any:
     return params
 
 
+# What make_estimator builds from: a change elsewhere (features, data) needs no new check.
+ESTIMATOR_KEYS = ("task", "model")
+
+
 def trained_with(params: Any, lock: Any) -> bool:
-    """Whether dvc.lock's ``train`` ran on exactly the values ``params`` (params.yaml, parsed) holds
-    for every setting that stage declares: its estimator was built from them then."""
+    """Whether dvc.lock's ``train`` ran on the values ``params`` (params.yaml, parsed) holds for
+    every setting the estimator is built from: it was built from them then, and accepted."""
     recorded = (((lock or {}).get("stages") or {}).get("train") or {}).get("params", {}).get(str(PARAMS_FILE))
-    if not isinstance(recorded, dict) or not recorded:
+    if not isinstance(recorded, dict):
         return False
-    return all(_at(params, key) == value for key, value in recorded.items())
+    return all(key in recorded and _at(params, key) == recorded[key] for key in ESTIMATOR_KEYS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.get:
         print(setting(settings, args.get))
         return 0
-    # Settings the last training ran on built their estimator then: not again (a second and a half
-    # of importing scikit-learn, before every `make repro` and `make ci`).
+    # An estimator the last training was built from is not built again (two seconds of importing
+    # scikit-learn, before every `make repro` and `make ci`), whatever else changed.
     lock = Path(LOCK_FILE)
     if lock.exists() and trained_with(load_yaml(Path(PARAMS_FILE).read_text()), load_yaml(lock.read_text())):
         return 0
