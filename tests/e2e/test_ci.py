@@ -48,16 +48,17 @@ def gate(command):
     return run
 
 
-@e2e
-def test_unchanged_branch_passes_on_every_test_row(repo: Repo) -> None:
+@integration
+def test_unchanged_branch_passes_on_every_test_row(repo: Repo, gate, command) -> None:
     branch(repo, "unchanged")
-    before = repo.make("summary-md").stdout  # CI's job summary: the metrics until the gate has run
+    before = command(repo, "summary", "--markdown").stdout  # CI's job summary: metrics until the gate ran
     assert before.startswith("```") and "gate: PASSED" in before
-    done = repo.make("ci", "BASE=main")
-    after = repo.make("summary-md").stdout
+    code, out, err = gate(repo)
+    assert code == 0, out + err
+    after = command(repo, "summary", "--markdown").stdout
     assert after.startswith("<!-- mlpipeline-gate-report -->") and "Gate passed" in after
-    assert "gate: passed" in done.stdout
-    assert "reproduces the committed dvc.lock" in done.stdout
+    assert "gate: passed" in out
+    assert "reproduces the committed dvc.lock" in out
     result = gate_json(repo)
     pairing = result["pairing"]
     assert pairing["mode"] == "paired" and pairing["rows_excluded"] == 0
@@ -91,6 +92,8 @@ def test_worse_branch_fails_naming_metric_base_and_interval_and_an_unreproduced_
     assert "train: param params.yaml:model" in done.stdout
     assert any("train: param params.yaml:model" in d for d in gate_json(repo)["reproducible"])
     assert "Reproducibility" in report
+    summary = repo.make("summary-md").stdout  # CI's job summary: the gate's report once it has run
+    assert summary.startswith("<!-- mlpipeline-gate-report -->") and "Gate failed" in summary
 
 
 @integration
@@ -200,6 +203,25 @@ def test_the_base_model_comes_from_the_remote_when_the_cache_lacks_it(
     _, out, err = gate(repo)
     assert "Paired: both models scored the same" in out, out + err
     assert gate_json(repo)["pairing"]["mode"] == "paired"
+
+
+@integration
+def test_a_base_output_is_copied_from_the_cache_only_when_it_is_intact(repo: Repo, tmp_path: Path) -> None:
+    """The paired gate takes main's files straight from the DVC cache by their locked MD5; a cache
+    file that is not what its name says is not used (DVC's own restore, which also reaches the
+    remote, is the fallback)."""
+    from mlpipeline.adapters import dvc
+
+    lock = yaml.safe_load((repo.path / "dvc.lock").read_text())
+    md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib")
+    (cached_model,) = cached(repo, "models/model.joblib")
+    assert dvc.from_cache(repo.path, md5, tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == (repo.path / "models/model.joblib").read_bytes()
+    cached_model.chmod(0o644)
+    cached_model.write_bytes(b"not the model")
+    assert not dvc.from_cache(repo.path, md5, tmp_path / "again") and not (tmp_path / "again").exists()
+    cached_model.unlink()
+    assert not dvc.from_cache(repo.path, md5, tmp_path / "again")
 
 
 @integration

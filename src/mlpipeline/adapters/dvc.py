@@ -46,6 +46,24 @@ def read_bytes_at(root: Path, rel: str, commit: str) -> bytes:
         ) from None
 
 
+def from_cache(root: Path, md5: str, dest: Path) -> bool:
+    """Copy the file of MD5 ``md5`` from the project's DVC cache to ``dest``, if the cache holds it
+    intact. Reading a commit's file through ``dvc.api`` indexes that commit first (most of a
+    second); a file whose hash the commit's dvc.lock gives needs only the cache's path for it."""
+    import shutil
+
+    from dvc.repo import Repo
+
+    from mlpipeline.adapters.files import file_md5
+
+    with Repo(str(root)) as repo:
+        cached = Path(repo.cache.local.oid_to_path(md5))
+    if not cached.is_file() or file_md5(cached) != md5:
+        return False
+    shutil.copyfile(cached, dest)
+    return True
+
+
 def copy_dir_at(root: Path, rel: str, commit: str, dest: Path) -> None:
     """The DVC-tracked folder ``rel`` (a partitioned split) as of ``commit``, copied to ``dest``."""
     from dvc.api import DVCFileSystem

@@ -30,7 +30,7 @@ def output_at(root: Path, path: Path, commit: str, scratch: Path) -> Path:
     target = scratch / f"{commit[:12]}-{path.name}"
     if md5 is not None and md5.endswith(".dir"):  # DVC's mark of a folder: a split in parts
         dvc.copy_dir_at(root, rel, commit, target)
-    else:
+    elif md5 is None or not dvc.from_cache(root, md5, target):  # else the remote, through DVC
         target.write_bytes(dvc.read_bytes_at(root, rel, commit))
     return target
 
