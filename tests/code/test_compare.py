@@ -88,6 +88,33 @@ def test_large_batches_get_intervals_from_a_narrowed_subsample_close_to_the_full
         assert 0.6 < estimate / width < 1.5, (name, width, estimate)
 
 
+def test_a_large_paired_comparison_takes_one_subsample_for_both_models_and_stays_paired() -> None:
+    """make ci on a cluster-sized test split: the bootstrap of every row took minutes a million
+    rows; the subsample's intervals, narrowed, match the full bootstrap's, and the difference keeps
+    the pairing's tightness."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    y = np.where(rng.random(n) < 0.3, "Yes", "No").astype(object)
+    signal = 0.35 * (y == "Yes")
+    strong = np.clip(0.3 + signal + rng.normal(0, 0.2, n), 0.01, 0.99)
+    weaker = np.clip(strong + rng.normal(0, 0.05, n) - 0.03 * (y == "Yes"), 0.01, 0.99)
+    branch, base = (np.column_stack([1 - p, p]) for p in (weaker, strong))
+    args = ("classification", y, branch, base, ["No", "Yes"], "Yes")
+    full = c.paired(*args)
+    quick = c.large_sample_paired(*args, max_rows=2_500)
+    assert c.large_sample_paired(*args, max_rows=n) == full  # small enough: the full bootstrap
+    for name in ("roc_auc", "f1", "brier"):
+        for side in ("branch", "base", "delta"):
+            exact, estimate = getattr(full[name], side), getattr(quick[name], side)
+            assert estimate.value == exact.value, (name, side)  # the point uses every row
+            assert estimate.low < estimate.value < estimate.high
+            ratio = (estimate.high - estimate.low) / (exact.high - exact.low)
+            assert 0.6 < ratio < 1.5, (name, side, ratio)
+            assert 0.6 < estimate.se / exact.se < 1.5
+        delta, own = quick[name].delta, quick[name].branch
+        assert delta.high - delta.low < 0.75 * (own.high - own.low)  # still paired: tighter
+
+
 def _card(target: str, columns: list[str], left_out: list[str] = (), task: str = "classification") -> dict:
     return {
         "task": task,

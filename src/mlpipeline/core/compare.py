@@ -148,19 +148,55 @@ def large_sample_intervals(
     if n <= max_rows:
         return own_intervals(task, y, predictions, classes, positive, seed=seed)
     points = point(functions(task, y, predictions, classes, positive), n)
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+    rows = _subsample(n, max_rows, seed)
     sub = own_intervals(task, y[rows], predictions[rows], classes, positive, seed=seed)
     shrink = (max_rows / n) ** 0.5
-    out = {}
-    for name, found in sub.items():
-        value = points[name]
-        if found.value is None or found.low is None or found.high is None or not np.isfinite(value):
-            out[name] = Interval(_r(value) if np.isfinite(value) else None, None, None)
-            continue
-        low = value - (found.value - found.low) * shrink
-        high = value + (found.high - found.value) * shrink
-        out[name] = Interval(_r(value), _r(low), _r(high))
-    return out
+    return {name: _narrowed(points[name], found, shrink) for name, found in sub.items()}
+
+
+def large_sample_paired(
+    task: str,
+    y: np.ndarray,
+    branch: np.ndarray,
+    base: np.ndarray,
+    classes: Any,
+    positive: Any,
+    max_rows: int = MAX_BOOTSTRAP_ROWS,
+    seed: int = 0,
+) -> dict[str, Paired]:
+    """``paired`` for any number of rows, in bounded time, as ``large_sample_intervals`` does it:
+    both models' figures and their difference from every row, each interval from one subsample
+    of the rows (the same for both models, so the difference stays paired), narrowed."""
+    n = len(y)
+    if n <= max_rows:
+        return paired(task, y, branch, base, classes, positive, seed=seed)
+    ours = point(functions(task, y, branch, classes, positive), n)
+    theirs = point(functions(task, y, base, classes, positive), n)
+    rows = _subsample(n, max_rows, seed)
+    sub = paired(task, y[rows], branch[rows], base[rows], classes, positive, seed=seed)
+    shrink = (max_rows / n) ** 0.5
+    return {
+        k: Paired(
+            _narrowed(ours[k], found.branch, shrink),
+            _narrowed(theirs[k], found.base, shrink),
+            _narrowed(ours[k] - theirs[k], found.delta, shrink),
+        )
+        for k, found in sub.items()
+    }
+
+
+def _subsample(n: int, size: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def _narrowed(value: float, found: Interval, shrink: float) -> Interval:
+    """``found`` (a subsample's interval) re-centred on ``value`` (every row's) and narrowed."""
+    if found.value is None or found.low is None or found.high is None or not np.isfinite(value):
+        return Interval(_r(value) if np.isfinite(value) else None, None, None)
+    low = value - (found.value - found.low) * shrink
+    high = value + (found.high - found.value) * shrink
+    se = None if found.se is None else found.se * shrink
+    return Interval(_r(value), _r(low), _r(high), _r(se))
 
 
 def unseen(test_keys: np.ndarray, train_keys: np.ndarray) -> np.ndarray:
