@@ -105,6 +105,7 @@ def test_the_full_run_on_a_running_scheduler_is_judged_against_a_local_main(
         f"{PARTS} partition(s) predicted on the Dask scheduler {scheduler}; 2 worker(s) took part"
         in done.stdout
     )
+    assert f"{PARTS} test partition(s) scored on the Dask scheduler {scheduler}" in done.stdout
     assert "gate: passed" in done.stdout
     assert (
         yaml.safe_load((repo.path / "params.yaml").read_text())["engine"]["name"] == "local"
@@ -225,6 +226,37 @@ def test_evaluate_on_a_local_cluster_writes_the_local_engines_figures(
     assert "; 2 worker(s) took part" in said
     assert figures_written(layout) == expected
     assert json.loads(layout.metrics.read_text())["rows_test"] > 1000
+
+
+@pytest.mark.e2e
+def test_make_ci_scores_both_models_on_the_cluster_and_judges_as_the_local_engine(
+    repo: Repo, inside, command, cluster: str
+) -> None:
+    """The gate's paired comparison with each test partition scored by both models on the workers
+    (main's model: the local engine, one file): the judgement is the local engine's, rule by rule."""
+    from tests.conftest import run_stages
+
+    repo.git("checkout", "-q", "-b", "partitioned")
+    partition_sample(repo)
+    # Another model than main's, so the comparison has differences to get right.
+    repo.edit_yaml(
+        "params.yaml",
+        lambda p: p["data"].update(raw="data/raw/parts") or p["model"]["hyperparameters"].update(C=0.1),
+    )
+    inside(repo)
+    assert run_stages(repo)[0]
+
+    def judged(engine: dict) -> tuple[str, dict]:
+        repo.edit_yaml("params.yaml", lambda p: p.update(engine=engine))
+        done = command(repo, "ci_gate", "--base", "main")
+        return done.stdout, json.loads((repo.path / "reports/gate.json").read_text())
+
+    said, on_cluster = judged({"name": "dask", "address": cluster})
+    assert f"ci: {PARTS} test partition(s) scored on the Dask scheduler {cluster}; 2 worker(s)" in said
+    _, here = judged({"name": "local"})
+    assert on_cluster == here
+    assert here["pairing"]["mode"] == "paired" and here["pairing"]["rows_compared"] > 1000
+    assert any(r["delta"] != 0 for r in here["rules"] if r["kind"] == "max_regression")
 
 
 @pytest.mark.e2e

@@ -21,6 +21,7 @@ from mlpipeline.adapters.files import read_json, write_json, write_text
 from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at, serving_contract
 from mlpipeline.adapters.tabular import parquet_columns, read_parquet
+from mlpipeline.commands.ci_partitions import score_on_cluster
 from mlpipeline.commands.ci_preflight import missing_base
 from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings, load_yaml
@@ -137,6 +138,46 @@ def load_branch(layout: Layout) -> tuple[Any, dict[str, Any]]:
     return load_verified(layout.model, card), card
 
 
+@dataclass
+class Base:
+    """The base commit's model, restored and verified, and its training split (a file or folder)."""
+
+    commit: str
+    model: Any
+    card: dict[str, Any]
+    train: Path
+
+
+def restore_base(layout: Layout, ref: str, test_columns: list[str], scratch: Path) -> Base:
+    """The base's model and training split, from the workspace, the DVC cache or the remote.
+
+    Raises ``PipelineError`` saying why the base cannot be scored on this branch's rows.
+    """
+    root = layout.root
+    commit = commit_of(root, ref)
+    card = read_json_at(root, ref, _rel(layout, layout.model_card))
+    if card is None:
+        raise PipelineError(f"{ref} has no model card")
+    missing = [f["name"] for f in card["features"] if f["name"] not in test_columns]
+    if missing:
+        raise PipelineError(
+            f"the base model uses columns this branch's test split lacks: {', '.join(missing)}"
+        )
+    model = load_verified(model_file(root, commit, scratch), card)
+    return Base(commit, model, card, output_at(root, layout.train, commit, scratch))
+
+
+def key_columns(
+    settings: Settings, test_columns: list[str], base_columns: list[str]
+) -> tuple[list[str], str | None]:
+    """What a row's key hashes, the same on both splits: the id column where both have it, else
+    every column both share (the base's training rows are most of a table: only these are read)."""
+    ident = settings.data.id_column
+    if ident and ident in test_columns and ident in base_columns:
+        return [ident], ident
+    return sorted(set(test_columns) & set(base_columns)), None
+
+
 def paired_evidence(
     settings: Settings,
     layout: Layout,
@@ -147,69 +188,61 @@ def paired_evidence(
     scratch: Path,
 ) -> tuple[dict[str, r.Evidence], Pairing]:
     """Both models on the branch's test rows the base did not train on (``ours``: the branch's
-    predictions of all of ``test``, made once).
+    predictions of all of ``test``, made once), in this process.
 
     Raises ``PipelineError`` saying why when that cannot be done.
     """
-    root = layout.root
-    commit = commit_of(root, ref)
-    card = read_json_at(root, ref, _rel(layout, layout.model_card))
-    if card is None:
-        raise PipelineError(f"{ref} has no model card")
-    missing = [f["name"] for f in card["features"] if f["name"] not in test.columns]
-    if missing:
-        raise PipelineError(
-            f"the base model uses columns this branch's test split lacks: {', '.join(missing)}"
-        )
-    base_model = load_verified(model_file(root, commit, scratch), card)
-    base_split = output_at(root, layout.train, commit, scratch)
-    # Only the columns the rows' keys hash: the base's training rows are most of a table.
-    base_columns = parquet_columns(base_split)
-    ident = settings.data.id_column
-    if ident and ident in test.columns and ident in base_columns:
-        base_train = read_parquet(base_split, columns=[ident])
-        seen = compare.unseen(row_keys(test, ident), row_keys(base_train, ident))
-    else:
-        common = sorted(set(test.columns) & set(base_columns))
-        base_train = read_parquet(base_split, columns=common)
-        seen = compare.unseen(row_keys(test[common], None), row_keys(base_train, None))
-    pairing = Pairing("paired", "", len(test), int(seen.sum()), int((~seen).sum()), commit)
+    base = restore_base(layout, ref, list(test.columns), scratch)
+    columns, ident = key_columns(settings, list(test.columns), parquet_columns(base.train))
+    seen = compare.unseen(row_keys(test[columns], ident), row_keys(read_parquet(base.train, columns), ident))
+    rows = test[seen].reset_index(drop=True)
+    theirs = _predict(base.model, base.card, rows) if len(rows) >= MIN_PAIRED_ROWS else None
+    y = rows[settings.data.target].to_numpy()
+    return evidence_of(settings, layout, branch, base, y, ours[seen], theirs, len(test), rows)
+
+
+def evidence_of(
+    settings: Settings,
+    layout: Layout,
+    branch: tuple[Any, dict[str, Any]],
+    base: Base,
+    y: Any,
+    ours: Any,
+    theirs: Any,
+    rows_test: int,
+    requests: Any,
+) -> tuple[dict[str, r.Evidence], Pairing]:
+    """Every metric of both models on the same rows (``y``, the rows the base did not train on,
+    with each model's predictions of them), and timings on ``requests`` (some of those rows)."""
+    pairing = Pairing("paired", "", rows_test, len(y), rows_test - len(y), base.commit)
     if pairing.rows_compared < MIN_PAIRED_ROWS:
         raise PipelineError(
             f"only {pairing.rows_compared} test rows are unseen by the base model (need {MIN_PAIRED_ROWS})"
         )
     model, branch_card = branch
-    rows = test[seen].reset_index(drop=True)
-    ours, theirs = ours[seen], _predict(base_model, card, rows)
     classes = branch_card.get("classes")
     if settings.task == "classification":
-        theirs = compare.align_proba(theirs, list(base_model.classes_), list(classes))
+        theirs = compare.align_proba(theirs, list(base.model.classes_), list(classes))
         if theirs is None:
             raise PipelineError("the base model predicts other classes than this branch's")
-    found = compare.paired(
-        settings.task,
-        rows[settings.data.target].to_numpy(),
-        ours,
-        theirs,
-        classes,
-        branch_card.get("positive_class"),
+    found = compare.large_sample_paired(
+        settings.task, y, ours, theirs, classes, branch_card.get("positive_class")
     )
     evidence = {
-        k: r.Evidence(
-            p.branch.value, p.base.value, p.delta.low, p.delta.high, "paired", p.delta.se, len(rows)
-        )
+        k: r.Evidence(p.branch.value, p.base.value, p.delta.low, p.delta.high, "paired", p.delta.se, len(y))
         for k, p in found.items()
     }
     if any(x.kind == "max_regression" and x.metric in TIMING for x in settings.gate.rules):
         # Each model on the path a served row takes (its own contract, then the model),
         # interleaved row by row, so a busy machine slows both alike.
+        root = layout.root
         ours_contract = load_contract(root / settings.data.contract, settings.data.target)
-        theirs_contract = serving_contract(root, commit, card)
-        requests = as_records(rows.drop(columns=[settings.data.target]))
+        theirs_contract = serving_contract(root, base.commit, base.card)
+        rows = as_records(requests.drop(columns=[settings.data.target]))
         timed = latency.compare(
             {
-                "branch": (served_call(model, branch_card, ours_contract), requests),
-                "base": (served_call(base_model, card, theirs_contract), requests),
+                "branch": (served_call(model, branch_card, ours_contract), rows),
+                "base": (served_call(base.model, base.card, theirs_contract), rows),
             },
             settings.evaluate.latency_rows,
         )
@@ -218,15 +251,69 @@ def paired_evidence(
     return evidence, pairing
 
 
-def own_intervals(settings: Settings, card: dict[str, Any], test: Any, ours: Any) -> dict[str, tuple]:
-    """The branch model's metrics on its whole test split (``ours``: its predictions), each with
-    its interval."""
-    found = compare.own_intervals(
+PairedOutcome = tuple[dict[str, r.Evidence], Pairing] | str | None  # evidence, why not, or no base
+
+
+def judge_here(
+    settings: Settings, layout: Layout, ref: str | None, branch: tuple[Any, dict[str, Any]], scratch: Path
+) -> tuple[dict[str, tuple], PairedOutcome]:
+    """The branch's intervals and the paired evidence against ``ref``, in this process."""
+    test = read_parquet(layout.test)
+    ours = _predict(*branch, test)
+    intervals = own_intervals(settings, branch[1], test[settings.data.target].to_numpy(), ours)
+    if ref is None:
+        return intervals, None
+    try:
+        return intervals, paired_evidence(settings, layout, ref, branch, test, ours, scratch)
+    except PipelineError as exc:
+        return intervals, str(exc)
+
+
+def judge_on_cluster(
+    settings: Settings, layout: Layout, ref: str | None, branch: tuple[Any, dict[str, Any]], scratch: Path
+) -> tuple[dict[str, tuple], PairedOutcome]:
+    """``judge_here`` with each test partition scored by both models where it lives."""
+    base, keys, why = None, None, ""
+    if ref is not None:
+        try:
+            columns = parquet_columns(layout.test)
+            base = restore_base(layout, ref, columns, scratch)
+            keys = key_columns(settings, columns, parquet_columns(base.train))
+        except PipelineError as exc:
+            base, why = None, str(exc)
+    scored_base = None if base is None or keys is None else ((base.model, base.card), base.train, keys)
+    scores, seen_keys = score_on_cluster(
+        settings.engine,
+        layout.test,
+        settings.data.target,
         settings.task,
-        test[settings.data.target].to_numpy(),
-        ours,
-        card.get("classes"),
-        card.get("positive_class"),
+        branch,
+        scored_base,
+        max(1000, 2 * settings.evaluate.latency_rows),  # rows for the timing rules, a few seen
+    )
+    print(scores.said)
+    intervals = own_intervals(settings, branch[1], scores.y, scores.ours)
+    if base is None or keys is None:
+        return intervals, why or None
+    assert scores.keys is not None and scores.theirs is not None and seen_keys is not None
+    seen = compare.unseen(scores.keys, seen_keys)
+    sample = scores.sample
+    requests = sample[compare.unseen(row_keys(sample[keys[0]], keys[1]), seen_keys)].reset_index(drop=True)
+    try:
+        found = evidence_of(
+            settings, layout, branch, base, scores.y[seen], scores.ours[seen], scores.theirs[seen],
+            len(scores.y), requests,
+        )  # fmt: skip
+    except PipelineError as exc:
+        return intervals, str(exc)
+    return intervals, found
+
+
+def own_intervals(settings: Settings, card: dict[str, Any], y: Any, ours: Any) -> dict[str, tuple]:
+    """The branch model's metrics on its whole test split (``y``, and ``ours``: its predictions),
+    each with its interval (past ``compare.MAX_BOOTSTRAP_ROWS`` rows, from a narrowed subsample)."""
+    found = compare.large_sample_intervals(
+        settings.task, y, ours, card.get("classes"), card.get("positive_class")
     )
     return {k: (v.low, v.high) for k, v in found.items()}
 
@@ -267,9 +354,6 @@ def judge(
             return Judgement(base_ref or "", "", outcomes, pipeline=why)
     current, baseline = current_figures(layout)
     branch = load_branch(layout)
-    test = read_parquet(layout.test)
-    ours = _predict(*branch, test)
-    intervals = own_intervals(settings, branch[1], test, ours)
     refused = ""
     try:
         base, note = (None, NO_BASE) if base_ref is None else base_figures(layout, settings, base_ref)
@@ -277,15 +361,17 @@ def judge(
         base, note, refused = None, str(exc), str(exc)
     evidence: dict[str, r.Evidence] = {}
     pairing = Pairing("none", note)
-    if base is not None and base_ref is not None:
-        try:
-            with tempfile.TemporaryDirectory() as scratch:
-                evidence, pairing = paired_evidence(
-                    settings, layout, base_ref, branch, test, ours, Path(scratch)
-                )
-        except PipelineError as exc:
-            pairing = Pairing("unpaired", f"the base model could not be compared on shared rows: {exc}")
-            note = f"UNPAIRED: {pairing.reason}; recorded figures compared instead"
+    paired_ref = base_ref if base is not None else None
+    # In the project's folder, not /tmp: a cluster's workers read a restored base split there.
+    (root / ".dvc/tmp").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ci-base-", dir=root / ".dvc/tmp") as scratch:
+        on = judge_on_cluster if settings.engine.name == "dask" else judge_here
+        intervals, paired = on(settings, layout, paired_ref, branch, Path(scratch))
+    if isinstance(paired, str):  # why the base could not be scored on this branch's rows
+        pairing = Pairing("unpaired", f"the base model could not be compared on shared rows: {paired}")
+        note = f"UNPAIRED: {pairing.reason}; recorded figures compared instead"
+    elif paired is not None:
+        evidence, pairing = paired
     outcomes = [
         r.check_rule(
             rule, settings.task, current, baseline, base, note, intervals=intervals, evidence=evidence
