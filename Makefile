@@ -222,7 +222,7 @@ ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (pai
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
 	@# FULL=1 runs DVC's experiment with every row (params.yaml shows it), so the lock is not compared.
 	@$(if $(FULL),$(call every_row),$(DVC) repro); code=$$?; \
-		$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code $(if $(FULL),--full-run)
+		$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code $(if $(FULL),--full-run) $(if $(DASK_ADDRESS),--dask-address "$(DASK_ADDRESS)")
 
 summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
 	@$(PY) -m mlpipeline.commands.summary --markdown

@@ -21,7 +21,7 @@ from mlpipeline.adapters.files import read_json, write_json, write_text
 from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at, serving_contract
 from mlpipeline.adapters.tabular import parquet_columns, read_parquet
-from mlpipeline.commands.ci_partitions import score_on_cluster
+from mlpipeline.commands.ci_partitions import BaseScoring, score_on_cluster
 from mlpipeline.commands.ci_preflight import missing_base
 from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings, load_yaml
@@ -281,7 +281,9 @@ def judge_on_cluster(
             keys = key_columns(settings, columns, parquet_columns(base.train))
         except PipelineError as exc:
             base, why = None, str(exc)
-    scored_base = None if base is None or keys is None else ((base.model, base.card), base.train, keys)
+    scored_base = (
+        None if base is None or keys is None else BaseScoring((base.model, base.card), base.train, keys)
+    )
     scores, seen_keys = score_on_cluster(
         settings.engine,
         layout.test,
@@ -428,9 +430,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--full-run", action="store_true", help="the pipeline ran on every row (make ci FULL=1)"
     )
+    parser.add_argument(
+        "--dask-address",
+        default="",
+        help="score on this Dask scheduler, whatever params.yaml's engine says (make ci DASK_ADDRESS=...)",
+    )
     args = parser.parse_args(argv)
     layout = Layout(Path())
-    found = run(load_settings(layout.params), layout, args.base, args.repro_exit, args.full_run)
+    settings = load_settings(layout.params)
+    if args.dask_address:  # the full run's cluster: params.yaml keeps its committed engine
+        engine = settings.engine.model_copy(update={"name": "dask", "address": args.dask_address})
+        settings = settings.model_copy(update={"engine": engine})
+    found = run(settings, layout, args.base, args.repro_exit, args.full_run)
     print("\n".join(report.rule_lines(found.outcomes)))
     for line in report.verdict_lines(found.as_dict()):
         print(f"gate: {line}")

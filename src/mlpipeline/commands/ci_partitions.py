@@ -29,6 +29,16 @@ from mlpipeline.core.evaluation import predict
 from mlpipeline.core.split import row_keys
 
 Scorer = tuple[Any, dict[str, Any]]  # a model and its card
+Keys = tuple[list[str], str | None]  # the columns a row's key hashes, and the id column among them
+
+
+@dataclass
+class BaseScoring:
+    """What scoring the base needs: its model and card, its training split, how rows are keyed."""
+
+    scorer: Scorer
+    train: Path
+    keys: Keys
 
 
 @dataclass
@@ -56,7 +66,7 @@ class PartitionScores:
         base: Scorer | None,
         target: str,
         task: str,
-        keys: tuple[list[str], str | None] | None,
+        keys: Keys | None,
         rows: int,
     ) -> None:
         self.branch, self.base, self.target, self.task = branch, base, target, task
@@ -93,22 +103,27 @@ def score_on_cluster(
     target: str,
     task: str,
     branch: Scorer,
-    base: tuple[Scorer, Path, tuple[list[str], str | None]] | None,
+    base: BaseScoring | None,
     sample_rows: int,
 ) -> tuple[Scores, np.ndarray | None]:
     """Both models on every test partition, and the keys of the base's training rows, on the
-    engine's cluster. ``base``: its model and card, its training split, and what a key hashes."""
+    engine's cluster; ``sample_rows`` first rows (spread over the partitions) come back whole."""
     tests = partition_paths(test)
     per = max(1, sample_rows // len(tests))
     with cluster.dask_cluster(engine) as dask:
         scorer = PartitionScores(
-            branch, None if base is None else base[0], target, task, None if base is None else base[2], per
+            branch,
+            None if base is None else base.scorer,
+            target,
+            task,
+            None if base is None else base.keys,
+            per,
         )
         parts = dask.map(scorer, tests)
         seen_keys = None
         if base is not None:
-            columns, ident = base[2]
-            found = dask.map(partial(train_keys, columns=columns, ident=ident), partition_paths(base[1]))
+            columns, ident = base.keys
+            found = dask.map(partial(train_keys, columns=columns, ident=ident), partition_paths(base.train))
             seen_keys = np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
         said = f"ci: {len(tests)} test partition(s) scored on the {dask.where}; {cluster.took_part(parts)}"
     y = concat_series([p.pop("y") for p in parts]).to_numpy()
