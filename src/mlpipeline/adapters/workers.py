@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import queue
 import signal
 import socket
 import sys
@@ -28,6 +29,7 @@ from mlpipeline.errors import PipelineError
 
 BACKLOG = 2048
 KEEP_ALIVE_SECONDS = 30
+READY_POLL_SECONDS = 0.2  # how often the supervisor looks for a stop or a dead worker at start
 
 
 def balanced_by_kernel() -> bool:
@@ -105,13 +107,27 @@ def run(
     try:
         for p in processes:
             p.start()
-        for _ in processes:
-            kind, message = ready.get()
+        started = 0
+        # A worker stopped (SIGTERM while it loads) or killed before it says so never will: the
+        # wait checks for both rather than block on the queue for good.
+        while started < len(processes) and not stopping:
+            try:
+                kind, message = ready.get(timeout=READY_POLL_SECONDS)
+            except queue.Empty:
+                dead = [p for p in processes if not p.is_alive()]
+                if dead and not stopping:
+                    stop(signal.SIGTERM, None)
+                    raise PipelineError(
+                        f"serve: {dead[0].name} exited with code {dead[0].exitcode} before it listened"
+                    ) from None
+                continue
             if kind == "error":
                 stop(signal.SIGTERM, None)
                 raise PipelineError(f"serve: a worker could not start: {message}")
-        on_ready()
-        while True:
+            started += 1
+        if not stopping:
+            on_ready()
+        while not stopping:
             multiprocessing.connection.wait([p.sentinel for p in processes])
             if stopping:
                 break

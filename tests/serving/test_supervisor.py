@@ -1,0 +1,67 @@
+"""`make serve WORKERS=N`'s supervisor (adapters/workers.py) as one process, with apps that load
+slowly or die while loading: what a stop or a crash during start-up does."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+SUPERVISE = """
+import sys
+from mlpipeline.adapters import workers
+from mlpipeline.errors import run_main
+options = {"seconds": 600, "crash": sys.argv[2] == "crash"}
+run_main(lambda: workers.run(2, "tests.serving.startup_apps:one_slow_worker", options, "127.0.0.1",
+                             int(sys.argv[1]), lambda: print("all ready", flush=True)))
+"""
+
+
+def _supervise(port: int, mode: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE, str(port), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_stop_while_a_worker_still_loads_stops_the_service() -> None:
+    """SIGTERM once the first worker answers and before the second has loaded (a test's or an
+    orchestrator's stop soon after start): every process stops, none waits for the slow one."""
+    port = free_port()
+    supervisor = _supervise(port, "slow")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            for _ in range(600):
+                try:
+                    if client.get("/").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert supervisor.poll() is None, supervisor.communicate()
+                    time.sleep(0.1)
+        supervisor.send_signal(signal.SIGTERM)
+        out, err = supervisor.communicate(timeout=120)  # the slow worker would take 600 s
+    finally:
+        supervisor.kill()
+    assert supervisor.returncode == 0, err
+    assert "all ready" not in out
+
+
+def test_a_worker_that_dies_while_loading_stops_the_service_with_one_line() -> None:
+    supervisor = _supervise(free_port(), "crash")
+    try:
+        out, err = supervisor.communicate(timeout=120)
+    finally:
+        supervisor.kill()
+    assert supervisor.returncode == 1 and "all ready" not in out
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert "serve-worker-1 exited with code 3 before it listened" in line
