@@ -140,7 +140,10 @@ def free_port() -> int:
 def tool_env(tmp: Path, src: Path | None = None) -> dict[str, str]:
     """Environment for real git/dvc/make runs: no analytics, DVC's files inside ``tmp``."""
     # PYTEST_ADDOPTS is the outer run's: a nested pytest (a generated project's suite) gets none.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_", "PYTEST_ADDOPTS"))}
+    # Nor do the tests' own `make` runs get the outer make's variables (`make test WORKERS=3`
+    # reaches a child make through MAKEFLAGS, and `make serve` would start three workers).
+    outer = ("GIT_", "DVC_", "PYTEST_ADDOPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(outer)}
     env.update(
         PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         DVC_NO_ANALYTICS="1",

@@ -40,3 +40,18 @@ def test_a_fast_test_cannot_start_a_process() -> None:
 @pytest.mark.integration
 def test_an_integration_test_can() -> None:
     assert subprocess.run(["true"], check=False).returncode == 0
+
+
+def test_the_tests_own_make_runs_get_none_of_the_outer_makes_variables(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make test WORKERS=3` passes WORKERS to every child make through MAKEFLAGS: a test's
+    `make serve` would start three workers, and its `make test` in a generated project three."""
+    from tests.conftest import tool_env
+
+    monkeypatch.setenv("MAKEFLAGS", " -- WORKERS=3")
+    monkeypatch.setenv("MAKELEVEL", "1")
+    monkeypatch.setenv("MFLAGS", "")
+    env = tool_env(tmp_path)
+    assert not {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"} & set(env)
+    assert env["HOME"] == str(tmp_path / "home")
