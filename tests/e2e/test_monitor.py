@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,7 @@ import pytest
 from mlpipeline.adapters.servinglog import RowLog
 from mlpipeline.core.rows import Scored
 from tests.conftest import Repo
+from tests.serving import checks
 
 e2e, integration = pytest.mark.e2e, pytest.mark.integration
 
@@ -134,12 +134,7 @@ def test_rows_served_with_a_log_are_monitored(repo: Repo, tmp_path: Path, monito
         )
         records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            for _ in range(300):
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            checks.wait_healthy(client, 60, lambda: f"make serve exited with {server.poll()}")
             for i in range(0, 300, 100):
                 assert client.post("/predict", json={"rows": records[i : i + 100]}).status_code == 200
     finally:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.serving import checks
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +41,7 @@ def test_a_stop_while_a_worker_still_loads_stops_the_service() -> None:
     supervisor = _supervise(port, "slow")
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            for _ in range(600):
-                try:
-                    if client.get("/").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert supervisor.poll() is None, supervisor.communicate()
-                    time.sleep(0.1)
+            checks.wait_healthy(client, 60, lambda: str(supervisor.poll()))  # worker 0 answers
         supervisor.send_signal(signal.SIGTERM)
         out, err = supervisor.communicate(timeout=120)  # the slow worker would take 600 s
     finally:
