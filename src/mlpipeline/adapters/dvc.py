@@ -50,17 +50,22 @@ def from_cache(root: Path, md5: str, dest: Path) -> bool:
     """Copy the file of MD5 ``md5`` from the project's DVC cache to ``dest``, if the cache holds it
     intact. Reading a commit's file through ``dvc.api`` indexes that commit first (most of a
     second); a file whose hash the commit's dvc.lock gives needs only the cache's path for it."""
-    import shutil
+    import hashlib
 
     from dvc.repo import Repo
 
-    from mlpipeline.adapters.files import file_md5
-
     with Repo(str(root)) as repo:
         cached = Path(repo.cache.local.oid_to_path(md5))
-    if not cached.is_file() or file_md5(cached) != md5:
+    if not cached.is_file():
         return False
-    shutil.copyfile(cached, dest)
+    hasher = hashlib.md5(usedforsecurity=False)
+    with cached.open("rb") as src, dest.open("wb") as out:  # read once: hashed as it is copied
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            hasher.update(chunk)
+            out.write(chunk)
+    if hasher.hexdigest() != md5:
+        dest.unlink()
+        return False
     return True
 
 
