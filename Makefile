@@ -86,6 +86,9 @@ ALLOW_UNPAIRED ?=
 # PUSH=1 pushes registry tags to origin (CI on main does).
 PUSH ?=
 push_flag = $(if $(PUSH),--push,)
+# make remote URL=s3://bucket/path [ENDPOINT=https://minio.example:9000]: the team's DVC remote.
+URL ?=
+ENDPOINT ?=
 # Extra flags for `dvc pull` in `make ci`, e.g. PULL_FLAGS=--run-cache in GitHub Actions.
 PULL_FLAGS ?=
 # make ci FULL=1: train on every row for this run, whatever split.sample_fraction says (README, "Large data in CI").
@@ -104,11 +107,10 @@ define dask_if_asked
 	@if [ -n "$(DASK_ADDRESS)" ] || [ "$$($(PY) -m mlpipeline.commands.settings --get engine.name)" = dask ]; then $(MAKE) --no-print-directory $(DASK_STAMP); fi
 endef
 
-# `dvc pull` that, when it fails, names the remote and says where to fix it.
+# `dvc pull`, then a check that the pipeline's input is here: a failure names the remote and what
+# to run where (src/mlpipeline/commands/sync.py).
 define dvc_pull
-	@$(DVC) pull --allow-missing $(1) || { \
-		echo "error: dvc pull from remote '$$($(DVC) remote default)' failed (see above): check its url in .dvc/config and its credentials; README, 'The DVC remote'" >&2; \
-		exit 1; }
+	@$(PY) -m mlpipeline.commands.sync pull $(1)
 endef
 
 # The pipeline on every row as a DVC experiment (make retrain, make ci FULL=1). `dvc exp run -S`
@@ -129,7 +131,7 @@ on_cluster = $(if $(DASK_ADDRESS),-S engine.name=dask -S engine.address=$(DASK_A
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dask setup-dev repro test test-all lint format plots ci summary-md push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock clean
+.PHONY: help setup setup-dask setup-dev repro test test-all lint format plots ci summary-md reprocheck remote doctor push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -162,6 +164,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(UV) venv --quiet --clear --python "$$($(base_python))" $(VENV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@$(PY) -m mlpipeline.commands.venvpath
 	$(PY) -m mlpipeline.commands.plots_template --out $(PLOTS_TEMPLATE)
 	@touch $@
 
@@ -180,6 +183,7 @@ $(DASK_STAMP): $(STAMP) requirements-dask.lock
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements-dev.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@$(PY) -m mlpipeline.commands.venvpath
 	@touch $@ $(SERVE_STAMP) $(DASK_STAMP)  # the dev group includes the serve and dask groups
 
 # Written once; a hook that is already there (yours, or ours) is left as it is.
@@ -194,8 +198,8 @@ repro: setup ## Pull the data, run the pipeline (dvc repro), print metrics and t
 	@$(PY) -m mlpipeline.commands.settings
 	$(dask_if_asked)
 	$(call dvc_pull)
-	@# The summary prints whatever repro did (a failed gate included); the exit code is repro's.
-	@echo "$(DVC) repro"; $(DVC) repro; $(PY) -m mlpipeline.commands.summary --after-repro $$?
+	@# dvc repro, then a summary of whatever it did (a failed gate included); the exit code is repro's.
+	@$(PY) -m mlpipeline.commands.repro
 
 test: setup-dev ## Run the tests but the slow tier, on every core [MARK="fast or integration"] [WORKERS=auto]
 	$(BIN)/pytest $(xdist) -m "$(MARK)"
@@ -221,14 +225,23 @@ ci: setup ## What a pull request runs: pull, repro, then every rule vs BASE (pai
 	$(call dvc_pull,$(PULL_FLAGS))
 	@# The gate runs whatever repro did, so a breach still gets its full report; it exits non-zero then.
 	@# FULL=1 runs DVC's experiment with every row (params.yaml shows it), so the lock is not compared.
-	@$(if $(FULL),$(call every_row),$(DVC) repro); code=$$?; \
+	@$(if $(FULL),$(call every_row),$(PY) -m mlpipeline.commands.repro --no-summary); code=$$?; \
 		$(PY) -m mlpipeline.commands.ci_gate --base "$(BASE)" --repro-exit $$code $(if $(FULL),--full-run) $(if $(DASK_ADDRESS),--dask-address "$(DASK_ADDRESS)")
+
+reprocheck: setup ## After make repro: fail, saying why, unless the committed dvc.lock is what the pipeline produced
+	@$(PY) -m mlpipeline.commands.reprocheck
 
 summary-md: ## Print the gate report (or the metrics) as Markdown, for CI job summaries
 	@$(PY) -m mlpipeline.commands.summary --markdown
 
+remote: setup ## Set the team's DVC remote and check this machine can write to it: URL=s3://...|/shared/folder [ENDPOINT=...]
+	@$(PY) -m mlpipeline.commands.remote --url "$(URL)" --endpoint "$(ENDPOINT)"
+
+doctor: setup ## Check what the project needs for clones and CI: the DVC remote, its access, GitHub's secrets, environment, variables
+	@$(PY) -m mlpipeline.commands.doctor
+
 push: setup ## Push data and models (and any run-cache) to the default remote
-	$(DVC) push --run-cache
+	@$(PY) -m mlpipeline.commands.sync push
 
 refresh-data: setup ## Bring the raw data up to date (dvc update, data.source, or as it is) and track it
 	@# The hook: a project that fetches its data another way (a query, an export) does it here,

@@ -52,26 +52,57 @@ def _registry_line(path: Path, key: str, value: str) -> None:
     raise SystemExit(f"render: {path}: registry.{key} is not there")
 
 
-def dvc_remote(url: str) -> None:
-    """With a URL, a remote named `storage` becomes the default; the bundled `sample` stays."""
-    if not url:
-        return
+def dvc_remote(url: str, endpoint: str, own_data: bool) -> None:
+    """The project's DVC remotes. A URL becomes the default remote, named `storage` (as `make remote`
+    names it). With the project's own data, the bundled sample remote goes (its folder is not
+    generated): what a project pushes there would be git-ignored, so no clone could pull it."""
     config = Path(".dvc/config")
     text = config.read_text(encoding="utf-8")
-    text = re.sub(r"^(\s*remote = ).*$", r"\g<1>storage", text, count=1, flags=re.MULTILINE)
-    config.write_text(text + f"['remote \"storage\"']\n    url = {url}\n", encoding="utf-8")
+    if own_data:
+        text = re.sub(r"^\['remote \"sample\"'\]\n(?:[ \t]+.*\n)*", "", text, flags=re.MULTILINE)
+        text = re.sub(r"^[ \t]*remote = .*\n", "", text, count=1, flags=re.MULTILINE)
+    if url:
+        if re.search(r"^[ \t]*remote = ", text, flags=re.MULTILINE):
+            text = re.sub(r"^(\s*remote = ).*$", r"\g<1>storage", text, count=1, flags=re.MULTILINE)
+        else:
+            text = re.sub(r"^\[core\]\n", "[core]\n    remote = storage\n", text, count=1, flags=re.MULTILINE)
+        text += f"['remote \"storage\"']\n    url = {url}\n"
+        if endpoint:
+            text += f"    endpointurl = {endpoint}\n"
+    config.write_text(text, encoding="utf-8")
+
+
+def readme_data(url: str, own_data: bool) -> None:
+    """The README's sentence on where a clone gets the data: true for this project, not the sample."""
+    if url:
+        said = (
+            f"Data and models live on the DVC remote `{url}` (`.dvc/config`): a clone with access to it pulls"
+            " everything and trains nothing."
+        )
+    elif own_data:
+        said = (
+            "**This project has no DVC remote yet**: its data and model are only on the machine that"
+            " generated it, so a teammate's clone and CI cannot reproduce it. Run `make remote"
+            " URL=s3://bucket/path` (or a shared folder's path), `make push`, and commit `.dvc/config`."
+        )
+    else:
+        return  # the sample and its bundled remote, as the template describes them
+    block = f"<!-- data -->\n{said}\n<!-- /data -->\n"
+    _sub(Path("README.md"), r"<!-- data -->\n.*?<!-- /data -->\n", block, re.S)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    for flag in ("name", "slug", "description", "owner", "remote", "python"):
+    for flag in ("name", "slug", "description", "owner", "remote", "endpoint", "python"):
         parser.add_argument(f"--{flag}", required=True)
+    parser.add_argument("--own-data", action="store_true", help="a data file was given: no sample")
     args = parser.parse_args()
     readme(args.name, args.description)
     pyproject(args.slug, args.description)
     _registry_line(Path("params.yaml"), "description", args.description)
     _registry_line(Path("params.yaml"), "owner", args.owner)
-    dvc_remote(args.remote)
+    dvc_remote(args.remote, args.endpoint, args.own_data)
+    readme_data(args.remote, args.own_data)
     Path(".python-version").write_text(f"{args.python}\n", encoding="utf-8")
 
 

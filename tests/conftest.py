@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -491,3 +492,30 @@ def command(inside: Callable[[Repo], None], capsys: pytest.CaptureFixture[str]):
         return subprocess.CompletedProcess([module, *args], code, out.out, out.err)
 
     return run
+
+
+@pytest.fixture
+def s3_endpoint(tmp_path: Path) -> Iterator[str]:
+    """moto's S3-compatible server, as its own process on 127.0.0.1, stopped after the test."""
+    port = free_port()
+    env = tool_env(tmp_path / "moto")
+    server = subprocess.Popen(
+        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("moto_server did not start")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

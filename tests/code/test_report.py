@@ -69,4 +69,6 @@ def test_the_summary_after_a_repro_that_stopped_early_says_so(tmp_path, monkeypa
     assert "before evaluate wrote any figures" in capsys.readouterr().out
     _figures(tmp_path, True)  # figures of an earlier run, then a stage failed before the gate
     assert summary.main(["--after-repro", "255"]) == 255
-    assert "the figures below are from the last run that did" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "the figures below are from the last run that did" in shown
+    assert "gate: NOT RUN this time" in shown and "PASSED" not in shown  # never a pass after an error

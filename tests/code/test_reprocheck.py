@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from mlpipeline.commands.reprocheck import differences
+from mlpipeline.core.lockdiff import differences
 
 LOCK = {
     "stages": {

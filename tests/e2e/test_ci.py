@@ -89,7 +89,12 @@ def test_worse_branch_fails_naming_metric_base_and_interval_and_an_unreproduced_
     assert "Gate failed" in report and "main" in report and "change" in report
     assert "model.hyperparameters.C" in report  # params diff against main
     assert "does not reproduce the committed dvc.lock" in done.stderr
-    assert "train: param params.yaml:model" in done.stdout
+    # What went wrong and what to run: the changed param, the routine, the files to commit.
+    assert (
+        "dvc.lock was committed before these changed: gate.rules, model.hyperparameters.C (1.0 → 0.002)."
+        in done.stdout
+    )
+    assert "git add dvc.lock metrics models && git commit), `make push`, then run `make ci`" in done.stdout
     assert any("train: param params.yaml:model" in d for d in gate_json(repo)["reproducible"])
     assert "Reproducibility" in report
     summary = repo.make("summary-md").stdout  # CI's job summary: the gate's report once it has run

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mlpipeline.adapters.files import file_md5
-from mlpipeline.commands.reprocheck import differences
+from mlpipeline.core.lockdiff import differences
 from mlpipeline.layout import machine_specific
 from tests.conftest import Repo
 
@@ -37,7 +37,9 @@ def test_make_repro_prints_metrics_and_passing_gate(repo: Repo) -> None:
     done = repo.make("repro")
     assert re.search(r"^f1\s+0\.\d+", done.stdout, re.MULTILINE)
     assert "gate: PASSED" in done.stdout
+    assert "To track the changes with git" not in done.stdout  # DVC's hint; the summary says more
     assert "up to date" in repo.dvc("status").stdout
+    assert "reproduces the committed dvc.lock" in repo.make("reprocheck").stdout
 
 
 @e2e

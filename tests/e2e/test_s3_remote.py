@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mlpipeline.adapters.files import file_md5
-from tests.conftest import VENV_BIN, Repo, free_port, tool_env
+from tests.conftest import Repo
 
 pytestmark = pytest.mark.e2e
 
@@ -20,33 +16,6 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-@pytest.fixture
-def s3_endpoint(tmp_path: Path) -> Iterator[str]:
-    """moto's S3-compatible server, as its own process on 127.0.0.1, stopped after the test."""
-    port = free_port()
-    env = tool_env(tmp_path / "moto")
-    server = subprocess.Popen(
-        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("moto_server did not start")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def make_bucket(endpoint: str, name: str) -> None:

@@ -9,6 +9,38 @@ from mlpipeline.adapters import processes
 from mlpipeline.errors import PipelineError
 
 
+class _Current:
+    """sys.stdout or sys.stderr as they are when written to."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import sys
+
+        return getattr(getattr(sys, self._name), attr)
+
+
+def cli(*args: str, quiet_git_hint: bool = False) -> int:
+    """A dvc command through DVC's own CLI in this process (no second interpreter start-up); its
+    exit code. ``quiet_git_hint``: leave out DVC's "To track the changes with git, run: git add
+    dvc.lock" (the caller names everything to commit)."""
+    import logging
+
+    from dvc.cli import main as dvc_main
+    from dvc.logger import LoggerHandler
+
+    # DVC's log handlers keep the streams of when dvc was first imported (a test's captured and
+    # since closed output, in a long-lived process): they write to the current ones instead.
+    for name in ("dvc", "dvc_objects", "dvc_data"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, LoggerHandler) and not isinstance(handler.stream, _Current):
+                handler.stream = _Current("stderr" if handler.level >= logging.WARNING else "stdout")
+    if quiet_git_hint:  # the hint's logger (dvc/repo/scm_context.py)
+        logging.getLogger("dvc.repo.scm_context").setLevel(logging.WARNING)
+    return dvc_main(list(args))
+
+
 def diffs(ref: str, root: Path) -> dict[str, list[tuple[str, str, Any, Any, Any]]]:
     """What `dvc metrics diff ref` and `dvc params diff ref` report, from DVC's API in this process
     (each CLI call would start DVC again): ``{"metrics": rows, "params": rows}``, a row being
@@ -107,13 +139,51 @@ def output_paths(root: Path) -> list[str]:
     return [str(p).rstrip("/") for p in found]
 
 
-def experiments(root: Path, rev: str | None = None) -> list[dict[str, Any]]:
-    """What `dvc exp show` lists (the workspace, ``rev`` or HEAD, and the experiments based on
-    it), one flat mapping per row, from DVC's API."""
-    import dvc.api
-    from dvc.exceptions import DvcException
+def written_by_pipeline(path: str, outputs: list[str]) -> bool:
+    """Whether ``path`` is dvc.lock, a .dvc pointer, or one of ``outputs`` (or inside one)."""
+    return (
+        path == "dvc.lock"
+        or path.endswith(".dvc")
+        or any(path == o or path.startswith(f"{o}/") for o in outputs)
+    )
+
+
+def changed_outputs(root: Path) -> list[str]:
+    """Committed files the pipeline writes (dvc.lock, metrics, the card, .dvc pointers) that differ
+    from HEAD: what a person commits after `make repro`. Empty outside a git repository."""
+    from mlpipeline.adapters.gitref import uncommitted
 
     try:
-        return dvc.api.exp_show(repo=str(root), revs=rev)
+        changed = uncommitted(root)
+    except PipelineError:
+        return []
+    outputs = output_paths(root)
+    return [p for p in changed if written_by_pipeline(p, outputs) or p.endswith(".dvc")]
+
+
+def experiments(root: Path, rev: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """What `dvc exp show` lists (the workspace, ``rev`` or HEAD, and the experiments based on it),
+    one flat mapping per row, and the names of its param columns (keys an experiment added with
+    `-S +key=value` included), as `dvc.api.exp_show` builds them."""
+    from dvc.api.experiments import _postprocess
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+    from dvc.repo.experiments.show import tabulate
+
+    try:
+        with Repo(str(root)) as repo:
+            table, headers = tabulate(repo.experiments.show(revs=rev), fill_value=None)
+            return _postprocess(table.as_dict()), list(headers["params"])
     except DvcException as exc:
         raise PipelineError(f"dvc could not list the experiments: {exc}") from None
+
+
+def queue_state(root: Path) -> tuple[list[dict[str, Any]], int]:
+    """The experiment queue's tasks (`dvc queue status`: name, rev and status of each) and how many
+    queue workers are busy."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        queue = repo.experiments.celery_queue
+        workers = queue.worker_status()
+        return queue.status(), sum(1 for task in workers.values() if task)

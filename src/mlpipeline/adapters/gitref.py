@@ -67,3 +67,11 @@ def uncommitted(root: Path) -> list[str]:
         paths.append(entry[3:])
         skip = entry[0] in "RC"
     return paths
+
+
+def committed_lock(root: Path) -> dict[str, Any]:
+    """dvc.lock as committed at HEAD."""
+    text = show(root, "HEAD", "dvc.lock")
+    if text is None:
+        raise PipelineError("dvc.lock is not committed at HEAD; run `make repro` and commit dvc.lock")
+    return load_yaml(text, "dvc.lock at HEAD") or {}

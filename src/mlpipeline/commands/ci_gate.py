@@ -18,16 +18,16 @@ from typing import Any
 
 from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json, write_json, write_text
-from mlpipeline.adapters.gitref import commit_of, read_json_at, ref_exists
+from mlpipeline.adapters.gitref import commit_of, committed_lock, read_json_at, ref_exists
 from mlpipeline.adapters.modelstore import load_verified, model_file, output_at, serving_contract
 from mlpipeline.adapters.tabular import parquet_columns, read_parquet
 from mlpipeline.commands.ci_partitions import BaseScoring, score_on_cluster
 from mlpipeline.commands.ci_preflight import missing_base
-from mlpipeline.commands.reprocheck import committed_lock, differences
 from mlpipeline.config import Settings, load_settings, load_yaml
 from mlpipeline.core import compare, latency, report
 from mlpipeline.core import rules as r
 from mlpipeline.core.contract import load_contract
+from mlpipeline.core.lockdiff import advice, differences, git_add
 from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.core.split import row_keys
 from mlpipeline.errors import PipelineError, run_main
@@ -63,6 +63,7 @@ class Judgement:
     pipeline: str = ""  # why this branch's figures could not be judged, if so
     refused: str = ""  # why there is no judgement against the base at all (it does not exist)
     reproducible: list[str] | None = None  # differences from the committed dvc.lock; None: not checked
+    reproducible_advice: str = ""  # why they differ and what to run
     rows: str = ""  # which rows the model trained on, when not simply every row
     full_run: bool = False  # every row despite split.sample_fraction: the lock is not compared
 
@@ -86,6 +87,7 @@ class Judgement:
             "pipeline": self.pipeline,
             "refused": self.refused,
             "reproducible": self.reproducible,
+            "reproducible_advice": self.reproducible_advice,
             "pairing": asdict(self.pairing),
             "rows": self.rows,
             "full_run": self.full_run,
@@ -380,15 +382,17 @@ def judge(
         )
         for rule in settings.gate.rules
     ]
-    reproducible = None
+    reproducible, why = None, ""
     if not repro_exit and not full_run:
         produced = load_yaml((root / "dvc.lock").read_text(encoding="utf-8"), "dvc.lock") or {}
-        reproducible = differences(committed_lock(root), produced)
+        committed = committed_lock(root)
+        reproducible = differences(committed, produced)
+        why = advice(committed, produced, dvc.changed_outputs(root)) if reproducible else ""
     fraction = float(read_optional(layout.validation).get("split", {}).get("sample_fraction", 1.0))
     rows = rows_line(fraction, full_run)
     return Judgement(
         base_ref or "", note, outcomes, pairing,
-        refused=refused, reproducible=reproducible, rows=rows, full_run=full_run,
+        refused=refused, reproducible=reproducible, reproducible_advice=why, rows=rows, full_run=full_run,
     )  # fmt: skip
 
 
@@ -404,8 +408,13 @@ def diffs(ref: str, root: Path) -> dict[str, str]:
         found = dvc.diffs(ref, root)
     except PipelineError as exc:
         return {f"Metrics and params vs `{ref}`": f"({exc})"}
+    said = (
+        f"Each commit's figures on its own test split, as recorded (`dvc metrics diff {ref}`). The rules"
+        f" above compare both models on the same rows instead, so their base column is `{ref}`'s model"
+        " re-scored on this branch's compared rows, and may differ from the figure here.\n\n"
+    )
     return {
-        f"Metrics vs `{ref}`": report.diff_table(found["metrics"], "Metric", ref),
+        f"Metrics vs `{ref}`": said + report.diff_table(found["metrics"], "Metric", ref),
         f"Params vs `{ref}`": report.diff_table(found["params"], "Param", ref),
     }
 
@@ -446,6 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     for line in report.verdict_lines(found.as_dict()):
         print(f"gate: {line}")
     print(f"gate: Markdown report (for CI summaries and PR comments): {layout.reports / 'gate.md'}")
+    rewritten = [] if found.reproducible else dvc.changed_outputs(layout.root)
+    if rewritten:  # the lock held: what differs is timings, or outputs a pull could not restore
+        shown = git_add(rewritten).removeprefix("git add ")
+        print(
+            f"make ci: this run rewrote {shown} (timings and the training machine's record differ run to"
+            f" run); `git checkout -- {shown}` drops them, or commit them"
+        )
     if not found.passed:
         print(f"gate: FAILED (base {args.base}): {'; '.join(found.problems)}", file=sys.stderr)
         return 1

@@ -30,10 +30,7 @@ def preflight(layout: Layout, ref: str) -> list[str]:
     the lock it checks is the committed one)."""
     problems = [] if ref_exists(layout.root, ref) else [missing_base(ref)]
     outputs = dvc.output_paths(layout.root)
-    changed = [
-        p for p in uncommitted(layout.root)
-        if p != "dvc.lock" and not any(p == o or p.startswith(f"{o}/") for o in outputs)
-    ]  # fmt: skip
+    changed = [p for p in uncommitted(layout.root) if not dvc.written_by_pipeline(p, outputs)]
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         problems.append(f"uncommitted changes to {shown}: commit or stash them, then run make ci again")

@@ -3,8 +3,9 @@ who do not know copier.
 
 Generates a project from this template (copier.yml asks the questions; DATA, TARGET and ANSWERS
 answer some of them; without a terminal the rest take their defaults), runs `make repro` there
-when DATA was given (so the first commit holds that data's outputs, not the sample's), makes the
-answers file portable (the template's remote URL, the data file inside the project), commits it,
+when DATA was given (so the first commit holds that data's outputs, not the sample's), pushes to
+the DVC remote when one was given (so a clone of the first commit can pull everything it names),
+makes the answers file portable (the template's remote URL, the data file inside the project), commits it,
 and turns copier's errors (a refused answer, a failed
 generation task such as `make use-data` on a target that is not a column) into one line. copier
 removes a destination it created when generation fails, so nothing half-made is left behind (a
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mlpipeline.adapters import processes
+from mlpipeline.core.remotes import set_up_remote_line
 from mlpipeline.errors import PipelineError, run_main
 
 ANSWER = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=(.*?)(?=\s+[A-Za-z_][A-Za-z0-9_]*=|\s*$)", re.S)
@@ -131,11 +133,36 @@ def portable_answers(dest: Path, source: str | None) -> list[str]:
     return said
 
 
-def reproduce(dest: Path) -> bool:
-    """`make repro` in the new project, its output shown: the first commit holds the adopted data's
-    outputs, not the sample's."""
-    print(f"new-project: make repro in {dest} (the pipeline on your data)", flush=True)
-    return subprocess.run(["make", "--no-print-directory", "-C", str(dest), "repro"]).returncode == 0
+def make(dest: Path, target: str, why: str) -> bool:
+    """`make TARGET` in the new project, its output shown; whether it succeeded."""
+    print(f"new-project: make {target} in {dest} ({why})", flush=True)
+    return subprocess.run(["make", "--no-print-directory", "-C", str(dest), target]).returncode == 0
+
+
+def remote_answer(dest: Path) -> str:
+    """The DVC remote the project was generated with ('' when none was given)."""
+    import yaml
+
+    found = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8")) or {}
+    return str(found.get("dvc_remote") or "")
+
+
+def last_line(dest: Path, remote: str, own_data: bool, pushed: bool) -> str:
+    """What `make new-project` says last: where the project stands for a teammate's clone and CI."""
+    if remote and pushed:
+        return (
+            f"new-project: {dest} is ready, its data and model on {remote}: push the repository"
+            " (git remote add origin URL && git push -u origin main); a teammate's clone runs `make repro`"
+            " and trains nothing; `make doctor` lists what GitHub needs"
+        )
+    if remote:
+        return f"new-project: {dest} is committed, but not pushed to {remote}: cd {dest} && make push"
+    if own_data:
+        return (
+            f"new-project: {dest} is ready on this machine only: its data is on no remote a clone or CI"
+            f" can reach; cd {dest} && {set_up_remote_line()}"
+        )
+    return f"new-project: {dest} is ready: cd {dest} && make repro"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,14 +191,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     generate(template, args.dest, given, defaults, args.ref)
     notes = portable_answers(args.dest, public_source(template))
+    remote = remote_answer(args.dest)
     message = "Start from the mlpipeline template"
     if args.data:
-        ran = reproduce(args.dest)
+        ran = make(args.dest, "repro", "the pipeline on your data")
         message += f" on {Path(args.data).name}" + (
             "" if ran else " (make repro did not finish: outputs are not yet this data's; run make repro)"
         )
         if not ran:
             notes.append("make repro did not finish (its output is above); the commit says so")
+    # Before the first commit: a clone of that commit must find everything it names on the remote.
+    pushed = bool(remote) and make(args.dest, "push", f"data and model to {remote}, for clones and CI")
     processes.run(args.dest, "git", "add", "-A")
     for note in notes:
         print(f"new-project: {note}")
@@ -180,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             f"new-project: commit {args.dest} yourself (git add -A && git commit) before copier update",
             file=sys.stderr,
         )
-    print(f"new-project: {args.dest} is ready: cd {args.dest} && make repro")
-    return 0
+    print(last_line(args.dest, remote, bool(args.data), pushed))
+    return 0 if pushed or not remote else 1
 
 
 if __name__ == "__main__":

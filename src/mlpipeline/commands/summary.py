@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mlpipeline.adapters import dvc
 from mlpipeline.adapters.files import read_json
+from mlpipeline.core.lockdiff import git_add
 from mlpipeline.core.report import summary_text
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
 
-def render(layout: Layout) -> str:
-    """Model against baseline, then the gate verdict."""
+def render(layout: Layout, verdict: bool = True) -> str:
+    """Model against baseline, then the gate verdict (``verdict`` False: the figures are an earlier
+    run's, so no verdict is shown as this one's)."""
     for path in (layout.metrics, layout.baseline, layout.gate):
         if not path.exists():
             raise PipelineError(f"{path}: not found; run `make repro`")
@@ -21,7 +24,18 @@ def render(layout: Layout) -> str:
         read_json(layout.metrics),
         read_json(layout.baseline),
         read_json(layout.latency) if layout.latency.exists() else None,
-        read_json(layout.gate)["passed"] and timing["passed"],
+        (read_json(layout.gate)["passed"] and timing["passed"]) if verdict else None,
+    )
+
+
+def to_commit(changed: list[str]) -> str:
+    """The routine's next step after a repro that changed committed files (DVC's own hint names
+    dvc.lock alone; the metrics, card and pointers must go with it)."""
+    if not changed:
+        return ""
+    return (
+        f"next: commit what the pipeline changed ({git_add(changed)} && git commit), `make push`"
+        " (the data and model, for clones and CI), then `make ci`"
     )
 
 
@@ -48,13 +62,26 @@ def after_repro(layout: Layout, repro_exit: int) -> str:
     if not repro_exit or gate_failed(layout):
         return render(layout)  # repro finished, or the gate ran and said no: this run's figures
     try:
-        shown = render(layout)
+        shown = render(layout, verdict=False)
     except PipelineError:
         return f"dvc repro failed (exit {repro_exit}) before evaluate wrote any figures: see the error above"
     return (
         f"dvc repro failed (exit {repro_exit}) before the gate finished (see the error above);"
         f" the figures below are from the last run that did\n{shown}"
     )
+
+
+def report_after_repro(layout: Layout, repro_exit: int) -> int:
+    """Print what `make repro` prints last and return its exit code: the run's, or 1 when the gate
+    failed (inside an experiment the gate stage records a breach without failing, see
+    stages/gate.py: the command that ran it still exits non-zero on it)."""
+    print(after_repro(layout, repro_exit))
+    # No dvc.lock: the pipeline never finished here, so it changed nothing committed.
+    ran = not repro_exit and (layout.root / "dvc.lock").exists()
+    hint = to_commit(dvc.changed_outputs(layout.root)) if ran else ""
+    if hint:
+        print(hint)
+    return repro_exit or int(gate_failed(layout))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(render_markdown(layout), end="")
     elif args.after_repro is not None:
-        print(after_repro(layout, args.after_repro))
-        # An experiment's gate records a breach without failing (see stages/gate.py): the
-        # command that ran it still exits non-zero on it.
-        return args.after_repro or int(gate_failed(layout))
+        return report_after_repro(layout, args.after_repro)
     else:
         print(render(layout))
     return 0

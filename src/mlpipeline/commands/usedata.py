@@ -22,10 +22,19 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from mlpipeline.adapters import processes
 from mlpipeline.adapters.files import atomic_path, file_md5, write_text
+from mlpipeline.adapters.remote import default_remote, unset_default
 from mlpipeline.adapters.tabular import read_csv, read_sample
 from mlpipeline.config import load_settings, load_yaml, parse_settings
 from mlpipeline.core import plots as plots_core
-from mlpipeline.core.contract import check, contract_yaml, format_failures, infer_contract, load_contract
+from mlpipeline.core.contract import (
+    check,
+    contract_yaml,
+    format_failures,
+    infer_contract,
+    infer_dtype,
+    load_contract,
+)
+from mlpipeline.core.remotes import set_up_remote_line
 from mlpipeline.errors import PipelineError, run_main
 
 MAX_CLASSES = 20
@@ -129,6 +138,13 @@ def plan(frame: pd.DataFrame, target: str, task: str | None, id_column: str | No
         positive = counts.index[-1].item() if hasattr(counts.index[-1], "item") else counts.index[-1]
         notes.append(
             f"positive class: {positive!r} (the rarer, {counts.iloc[-1] / counts.sum():.1%} of rows)"
+        )
+    dates = [str(c) for c in frame.columns if c != target and infer_dtype(frame[c]) == "datetime"]
+    if dates:
+        notes.append(
+            f"'{dates[0]}' holds dates: if rows arrive over time, test on the latest ones, as the model"
+            f" will meet them: set split: {{policy: time, time_column: {dates[0]}}} in params.yaml"
+            " (the split stays stratified/random until you do)"
         )
     constant = [str(c) for c in frame.columns if c != target and frame[c].nunique(dropna=True) <= 1]
     if constant:
@@ -315,7 +331,11 @@ def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
     doc["features"]["drop"] = _flow([])
     model = doc["model"]
     model["estimator"] = "logistic_regression" if p.task == "classification" else "ridge"
-    hyperparameters: dict[str, Any] = {"max_iter": 1000} if p.task == "classification" else {"alpha": 1.0}
+    # Each key a sweep is likely to set is written out (DVC's `-S key=value` overrides only keys
+    # that exist): C and alpha at scikit-learn's own defaults.
+    hyperparameters: dict[str, Any] = (
+        {"C": 1.0, "max_iter": 1000} if p.task == "classification" else {"alpha": 1.0}
+    )
     if p.skewed:
         hyperparameters["class_weight"] = "balanced"
         p.notes.append(
@@ -391,7 +411,33 @@ def use_data(root: Path, source: Path, target: str, task: str | None, id_column:
     changed = [f"{raw_rel}.dvc", "data/raw/.gitignore", contract_rel, "params.yaml", "dvc.yaml"]
     if old_raw != target_path:
         changed.append(f"{settings.data.raw}.dvc (removed)")
-    return [*p.notes, f"changed: {', '.join(changed)}"]
+    changed += forget_old_data(root)
+    notes = [*p.notes, f"changed: {', '.join(changed)}"]
+    remote = default_remote(root)
+    if remote is not None and remote.bundled:
+        unset_default(root)
+        notes.append(
+            f"the default DVC remote was the template's bundled {remote}, which holds only the sample:"
+            f" unset, so nothing pushed there seems shared; for clones and CI, {set_up_remote_line()}"
+        )
+    elif remote is None:
+        notes.append(f"no DVC remote yet: for clones and CI, {set_up_remote_line()}")
+    return notes
+
+
+def forget_old_data(root: Path) -> list[str]:
+    """Drop what belonged to the data before: dvc.lock (its outputs; `dvc repro` writes this data's,
+    and would otherwise pull the old ones first) and the monitoring batches (rows of other columns:
+    the daily monitor would fail on them). What was removed, for the notes."""
+    removed = []
+    if (root / "dvc.lock").exists():
+        (root / "dvc.lock").unlink()
+        removed.append("dvc.lock (removed: the old data's outputs; make repro writes this data's)")
+    batches = root / "data/batches.dvc"
+    if batches.exists():
+        processes.output(root, "dvc", "remove", "--outs", "data/batches.dvc")
+        removed.append("data/batches.dvc (removed: batches of the old data)")
+    return removed
 
 
 def update_data(root: Path, source: Path) -> list[str]:

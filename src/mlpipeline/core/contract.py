@@ -516,7 +516,7 @@ def infer_contract(frame: pd.DataFrame, target: str, id_column: str | None = Non
 
 
 def _infer_column(series: pd.Series, *, is_id: bool, is_target: bool) -> dict[str, Any]:
-    spec: dict[str, Any] = {"dtype": _infer_dtype(series)}
+    spec: dict[str, Any] = {"dtype": infer_dtype(series)}
     if series.isna().any():
         spec["nullable"] = True
     values = series.dropna()
@@ -561,7 +561,8 @@ def looks_like_dates(values: pd.Series) -> bool:
         return False
 
 
-def _infer_dtype(series: pd.Series) -> str:
+def infer_dtype(series: pd.Series) -> str:
+    """The contract dtype a column's values suggest (ISO 8601 text is a datetime)."""
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     if pd.api.types.is_integer_dtype(series):

@@ -127,8 +127,10 @@ def verdict_lines(document: dict[str, Any]) -> list[str]:
     if repro is None and not document.get("pipeline") and not document.get("full_run"):
         lines.append("reproducibility: not checked (dvc repro did not finish)")
     elif repro:
+        why = document.get("reproducible_advice") or "; ".join(repro)
         lines.append(
-            "reproducibility: the pipeline does not reproduce the committed dvc.lock: " + "; ".join(repro)
+            f"reproducibility: the pipeline does not reproduce the committed dvc.lock: {why}"
+            " (each difference: reports/gate.json)"
         )
     elif repro is not None:
         lines.append("reproducibility: the pipeline reproduces the committed dvc.lock")
@@ -187,8 +189,12 @@ def gate_markdown(
         parts.append(f"**Pipeline:** {document['pipeline']}")
     repro = document.get("reproducible")
     if repro:
-        parts.append("**Reproducibility:** the pipeline does not reproduce the committed `dvc.lock`:\n"
-                     + "\n".join(f"- {d}" for d in repro))  # fmt: skip
+        listing = "\n".join(f"- {d}" for d in repro)
+        parts.append(
+            "**Reproducibility:** the pipeline does not reproduce the committed `dvc.lock`:"
+            f" {document.get('reproducible_advice', '')}\n\n<details><summary>{len(repro)}"
+            f" difference(s)</summary>\n\n{listing}\n\n</details>"
+        )
     elif repro is not None:
         parts.append("Reproducibility: the pipeline reproduces the committed `dvc.lock`.")
     for title, group in (("Broken", failed), ("Warnings", warned)):
@@ -218,9 +224,10 @@ def summary_text(
     metrics: dict[str, Any],
     baseline: dict[str, Any],
     latency: dict[str, Any] | None,
-    passed: bool,
+    passed: bool | None,
 ) -> str:
-    """Model against baseline, latency, then the gate verdict (what `make repro` prints last)."""
+    """Model against baseline, latency, then the gate verdict (what `make repro` prints last);
+    ``passed`` None: this run reached no verdict, so none is shown as this run's."""
     lines = [f"{'metric':20} {'model':>10} {'baseline':>10}"]
     for name, value in metrics.items():
         if isinstance(value, float):
@@ -231,7 +238,13 @@ def summary_text(
             f"latency: p50 {latency['latency_p50_ms']} ms, p95 {latency['latency_p95_ms']} ms,"
             f" {latency['throughput_rows_per_s']:.0f} rows/s, model {latency['model_size_mb']} MB"
         )
-    lines.append(f"gate: {'PASSED' if passed else 'FAILED'} (details: metrics/gate.json)")
+    if passed is None:
+        lines.append(
+            "gate: NOT RUN this time (dvc repro stopped first); the figures and metrics/gate.json are"
+            " the last run's"
+        )
+    else:
+        lines.append(f"gate: {'PASSED' if passed else 'FAILED'} (details: metrics/gate.json)")
     return "\n".join(lines)
 
 
