@@ -207,9 +207,13 @@ def test_a_target_that_is_not_a_column_is_refused_with_one_line(template: Repo, 
 
 @slow
 def test_a_project_made_without_a_terminal_is_its_own_and_updates_from_a_teammates_clone(
-    template: Repo, tmp_path: Path
+    template: Repo, tmp_path: Path, s3_endpoint: str
 ) -> None:
+    """Generated with its own data and an S3 remote (a real S3 API on loopback): pushed before the
+    first commit, so a teammate's clone trains nothing, the documented routine passes `make ci`,
+    and the clone takes the template's next version."""
     from tests.adoption.test_prevalence import loan_book
+    from tests.e2e.test_s3_remote import CREDENTIALS, make_bucket
 
     # The template published where teammates and CI reach it (a URL, as GitHub is); a clone of
     # its own, as other tests of this module commit to the shared one.
@@ -222,14 +226,22 @@ def test_a_project_made_without_a_terminal_is_its_own_and_updates_from_a_teammat
     dest = tmp_path / "lending"
     dest.mkdir()
     (dest / ".venv").symlink_to(VENV_BIN.parent)
+    make_bucket(s3_endpoint, "risk-team")
+    remote = f"dvc_remote=s3://risk-team/lending dvc_endpoint={s3_endpoint}"
     done = subprocess.run(
         ["make", "--no-print-directory", "new-project", f"DEST={dest}", f"DATA={csv}", "TARGET=status",
-         "ANSWERS=project_name=Lending club owner=risk team"],
-        cwd=template.path, env=template.env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        timeout=900,
+         f"ANSWERS=project_name=Lending club owner=risk team {remote}"],
+        cwd=template.path, env={**template.env, **CREDENTIALS}, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "no terminal to ask on" in done.stdout
+    assert "this machine can write to 'storage' (s3://risk-team/lending)" in done.stdout
+    assert "is ready, its data and model on s3://risk-team/lending" in done.stdout.splitlines()[-1]
+    # Nothing of the sample came along: its data, batches, remote, lock or figures.
+    for rel in ("data/sample_remote", "data/batches.dvc", "data/raw/telco_churn.csv.dvc"):
+        assert not (dest / rel).exists(), rel
+    assert "sample" not in (dest / ".dvc/config").read_text()
     assert "\x1b[" not in done.stdout + done.stderr  # no colour codes in piped output
     assert (dest / "README.md").read_text().startswith("# Lending club\n")
     text = (dest / ".copier-answers.yml").read_text()
@@ -252,10 +264,24 @@ def test_a_project_made_without_a_terminal_is_its_own_and_updates_from_a_teammat
         == "balanced"
     )
 
-    # A teammate's clone, on another path, takes the template's next version.
+    # A teammate's clone, on another path, pulls everything and trains nothing.
     shared = tmp_path / "lending.git"
     repo.git("clone", "-q", "--bare", str(dest), str(shared))
     teammate = repo.clone(shared, "teammate", into=tmp_path / "elsewhere")
+    teammate.env.update(CREDENTIALS)
+    pulled = teammate.make("repro")
+    assert "Stage 'train' didn't change, skipping" in pulled.stdout and "Running stage" not in pulled.stdout
+    # The routine: edit, make repro, commit, make push, make ci.
+    teammate.git("checkout", "-q", "-b", "weaker-regularisation")
+    edit(teammate.path / "params.yaml", "    C: 1.0\n", "    C: 0.5\n")
+    assert "next: commit what the pipeline changed" in teammate.make("repro").stdout
+    teammate.commit("C: 0.5")
+    teammate.make("push")
+    judged = teammate.make("ci", "BASE=main")
+    assert "gate: reproducibility: the pipeline reproduces the committed dvc.lock" in judged.stdout
+    assert teammate.git("status", "--porcelain").stdout == ""  # make ci left the tree as it found it
+    teammate.git("checkout", "-q", "main")
+    # The teammate takes the template's next version.
     (template.path / "docs/upgrading.md").write_text("# Upgrading\n")
     template.commit("template: an upgrading guide")
     template.git("tag", "v9.0.0")

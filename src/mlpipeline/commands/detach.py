@@ -26,7 +26,9 @@ def template_only(root: Path) -> list[str]:
     if not config.exists():
         raise PipelineError("detach: no copier.yml here, so nothing is template-only (already detached?)")
     excluded = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("_exclude", [])
-    return [p for p in excluded if p not in WORKSPACE] + [ANSWERS_TEMPLATE]
+    # Templated entries ("{% if data_file %}...") leave the sample behind at generation with data;
+    # a detached clone keeps it until `make use-data` replaces it.
+    return [p for p in excluded if p not in WORKSPACE and "{%" not in p] + [ANSWERS_TEMPLATE]
 
 
 def detach(root: Path) -> list[str]:
