@@ -38,49 +38,63 @@ def _verdict(row: dict[str, Any]) -> str:
 
 
 def table(rows: list[dict[str, Any]], settings: Settings, params: list[str]) -> str:
-    """The experiments as terminal columns: name, state, gate, the ruled metrics, changed params."""
+    """The experiments as terminal columns: name, state, gate, the ruled metrics, and every param
+    whose value differs between the rows (keys only some experiments have included)."""
     quality = catalog.quality_metrics(settings.task)
     metrics = list(dict.fromkeys(r.metric for r in settings.gate.rules if r.metric in quality))
-    changed = [p for p in params if len({str(_find(row, p)) for row in rows}) > 1]
+    changed = [p for p in params if len({_shown(row.get(p)) for row in rows}) > 1]
     header = ["experiment", "rev", "state", "gate", *metrics, *changed]
     body = []
     for row in rows:
         name = row.get("Experiment") or row["rev"]
         rev = row["rev"] if row.get("Experiment") else ""
         figures = [_number(_find(row, m, "metrics/metrics.json")) for m in metrics]
-        values = [str(_find(row, p)) for p in changed]
+        values = [_shown(row.get(p)) for p in changed]
         body.append([name, rev[:7], row.get("State") or "", _verdict(row), *figures, *values])
     return text_table(header, body)
+
+
+def _shown(value: Any) -> str:
+    """A param's cell: a dash where the row does not have the key."""
+    return "–" if value is None else str(value)
 
 
 def _number(value: Any) -> str:
     return "–" if value is None else f"{float(value):.4f}"
 
 
-def flat_params(settings: Settings) -> list[str]:
-    """Every scalar param of params.yaml as a dotted name (as DVC names them)."""
-    out: list[str] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        elif not isinstance(value, list):
-            out.append(prefix)
-
-    walk("", settings.model_dump(mode="json", exclude={"gate", "monitor", "registry"}))
-    return out
+def queue_lines(tasks: list[dict[str, Any]], busy_workers: int) -> list[str]:
+    """What the queue needs from a person: failed experiments, and queued ones nobody runs."""
+    lines = [
+        f"experiments: {t.get('name') or t['rev'][:7]} failed: `.venv/bin/dvc queue logs"
+        f" {t.get('name') or t['rev'][:7]}` shows why"
+        for t in tasks
+        if t.get("status") == "Failed"
+    ]
+    queued = [t for t in tasks if t.get("status") == "Queued"]
+    if queued and not busy_workers:
+        lines.append(
+            f"experiments: {len(queued)} queued and no queue worker is running them: start one with"
+            " `.venv/bin/dvc queue start` (a worker that stopped says why in"
+            " .dvc/tmp/exps/run/dvc-exp-worker-*/*.out)"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the workspace, HEAD and the experiments based on HEAD (``--rev REF``: on REF instead)."""
+    """Print the workspace, HEAD and the experiments based on HEAD (``--rev REF``: on REF instead),
+    then what the queue needs; exit 1 when an experiment failed."""
     parser = argparse.ArgumentParser(prog="python -m mlpipeline.commands.experiments")
     parser.add_argument("--rev", default=None, help="the commit whose experiments to list (default HEAD)")
     args = parser.parse_args(argv)
     layout = Layout(Path())
     settings = load_settings(layout.params)
-    print(table(dvc.experiments(layout.root, args.rev), settings, flat_params(settings)))
-    return 0
+    rows, params = dvc.experiments(layout.root, args.rev)
+    print(table(rows, settings, params))
+    said = queue_lines(*dvc.queue_state(layout.root))
+    for line in said:
+        print(line)
+    return 1 if any(" failed:" in line for line in said) else 0
 
 
 if __name__ == "__main__":
