@@ -96,6 +96,11 @@ class DaskCluster:
         from lightgbm import DaskLGBMClassifier, DaskLGBMRegressor
         from sklearn.base import is_classifier
 
+        quiet_lightgbm()
+        # LightGBM's native log settings are per thread: in each worker's task thread, where it
+        # trains (one per worker on a LocalCluster of engine.threads: 1).
+        wait([self.client.submit(quiet_lightgbm, workers=[w], pure=False) for w in self.client.nthreads()])
+
         y_dtype = np.float32 if is_classifier(estimator) else float
         encoded = [(dask.delayed(encode, pure=True)(path), rows) for path, rows in parts]
         x = da.concatenate([da.from_delayed(e[0], shape=(n, width), dtype=np.float32) for e, n in encoded])
@@ -113,6 +118,19 @@ class DaskCluster:
     def worker_peak_mb(self) -> float:
         """The largest peak resident memory among the workers so far, in MB."""
         return max(self.client.run(peak_mb).values())
+
+
+def quiet_lightgbm() -> None:
+    """LightGBM prints its Dask set-up and each worker's network handshake ("Finding random open
+    ports", "[LightGBM] [Info] Trying to bind port ...": ten lines a run), before any `verbose`
+    parameter applies. Through a logger at its default level (warnings) they stay out of the
+    stage's output: the registered logger receives LightGBM's native messages too, in the thread
+    that registers it."""
+    import logging
+
+    from lightgbm import register_logger
+
+    register_logger(logging.getLogger("lightgbm"))
 
 
 @contextmanager

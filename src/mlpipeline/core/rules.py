@@ -160,8 +160,16 @@ def check_rule(
         floor = baseline.get(rule.metric)
         if floor is None:
             return outcome(None, FAIL, f"the baseline has no {rule.metric}")
+        note = ""
+        if figure.no_skill is not None and higher and floor < figure.no_skill:
+            note = (
+                f"the dummy's {rule.metric} {floor:.4g} is below no skill ({figure.no_skill:g}), which a"
+                f" margin over it need not beat: counted from {figure.no_skill:g}"
+            )
+            floor = figure.no_skill
         threshold = floor + rule.bound if higher else floor - rule.bound
         ok = value >= threshold if higher else value <= threshold
+        return outcome(round(threshold, 6), PASS if ok else FAIL, note)
     return outcome(round(threshold, 6), PASS if ok else FAIL)
 
 
