@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import sys
 
 import pytest
-import yaml
 
 from mlpipeline.commands import experiments, venvpath
 from mlpipeline.core import checklist, lockdiff
 from mlpipeline.core.remotes import Remote, pull_failed, remote_kind, unreachable_data
 from mlpipeline.errors import PipelineError
-from tests.conftest import ROOT
 
 URLS = {
     "s3://team-bucket/dvc": "s3",
@@ -31,21 +28,14 @@ URLS = {
 
 
 @pytest.mark.parametrize(("url", "kind"), URLS.items())
-def test_a_remote_url_is_a_kind_a_team_can_share_or_refused_as_copier_refuses_it(url: str, kind: str) -> None:
-    """`make remote` and copier's question accept and refuse the same URLs (copier.yml's validator
-    is Jinja, rendered here as copier renders it)."""
-    from jinja2.sandbox import SandboxedEnvironment
-
+def test_a_remote_url_is_a_kind_a_team_can_share_or_refused_with_the_shapes_allowed(
+    url: str, kind: str
+) -> None:
     if kind is None:
         with pytest.raises(PipelineError, match="expected s3://bucket/path"):
             remote_kind(url)
     else:
         assert remote_kind(url) == kind
-    env = SandboxedEnvironment()
-    env.filters["regex_search"] = lambda value, pattern: re.search(pattern, value)
-    validator = yaml.safe_load((ROOT / "copier.yml").read_text())["dvc_remote"]["validator"]
-    refused = env.from_string(validator).render(dvc_remote=url).strip()
-    assert bool(refused) == (kind is None), refused
 
 
 def test_a_clone_without_the_data_is_told_what_to_run_and_where() -> None:

@@ -7,9 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlpipeline.commands.detach import ANSWERS_TEMPLATE, WORKSPACE, detach, template_only
 from mlpipeline.errors import PipelineError
+from tests.code.test_team_project import URLS
 from tests.conftest import ROOT, tool_env
 
 
@@ -94,3 +96,18 @@ def test_the_bundled_remote_holds_every_output_the_committed_lock_names() -> Non
     assert missing == [], (
         f"{missing}: `.venv/bin/dvc push -r sample` and `git add -f data/sample_remote/files`"
     )
+
+
+@pytest.mark.parametrize(("url", "kind"), URLS.items())
+def test_copier_refuses_the_remote_urls_make_remote_refuses(url: str, kind: str | None) -> None:
+    """copier.yml's dvc_remote validator (Jinja, rendered here as copier renders it) and `make
+    remote` accept and refuse the same URLs."""
+    import re
+
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment()
+    env.filters["regex_search"] = lambda value, pattern: re.search(pattern, value)
+    validator = yaml.safe_load((ROOT / "copier.yml").read_text())["dvc_remote"]["validator"]
+    refused = env.from_string(validator).render(dvc_remote=url).strip()
+    assert bool(refused) == (kind is None), refused
