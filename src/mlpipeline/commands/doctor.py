@@ -69,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     repo = github.repository(state.origin)
     found, why = github.settings(repo) if repo else (None, "origin is not a GitHub repository")
     items = checklist.local_items(state) + checklist.github_items(state.remote, found, why)
-    print(
-        f"doctor: what {repo or 'this project'} needs for a teammate's clone and CI (README, 'Setting up GitHub')"
-    )
+    who = repo or "this project"
+    print(f"doctor: what {who} needs for a teammate's clone and CI (README, 'Setting up GitHub')")
     width = max(len(i.name) for i in items)
     for item in items:
         print(f"  {item.mark:9}  {item.name:{width}}  {item.detail}")
