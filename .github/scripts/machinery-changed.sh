@@ -8,7 +8,7 @@ base=${1:?usage: machinery-changed.sh BASE}
 # Two trees compared, not a merge base: a shallow clone holds no history, and where BASE moved on
 # since the branch left it, its changes count too (an extra run, never a missed one).
 changed=$(git diff --name-only "$base" HEAD --)
-machinery='^(src/|tests/|benchmarks/|\.github/|\.ci/|\.dvc/config$|Makefile$|dvc\.yaml$|pyproject\.toml$|requirements[^/]*\.lock$|Containerfile$)'
+machinery='^(src/|tests/|benchmarks/|\.github/|\.ci/|\.copier/|copier\.yml$|\.dvc/config$|Makefile$|dvc\.yaml$|pyproject\.toml$|requirements[^/]*\.lock$|Containerfile$)'
 if grep -Eq "$machinery" <<< "$changed"; then
   echo "machinery=true"
 else

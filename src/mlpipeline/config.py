@@ -166,6 +166,11 @@ class MonitorSettings(_Strict):
     # A batch with fewer rows is too small to judge (its own status and exit code): ten bins
     # need about five rows each before a move can be told from chance.
     min_rows: int = Field(50, ge=1)
+    # Quality rules are judged only with at least this many labelled rows of every class (of the
+    # batch, for regression); fewer is "cannot tell", never a retrain. On the sample, a batch of
+    # its own rows with k labels of the rarer class broke `roc_auc max_regression: 0.05` in 15%
+    # (k=20), 9% (30), 6% (50) and 4% (60) of 400 draws (docs/benchmarks.md, "Monitoring").
+    min_labels: int = Field(60, ge=1)
     rules: list[Rule] = []
 
 
@@ -190,6 +195,10 @@ class EngineSettings(_Strict):
     workers: int = Field(2, ge=1)
     threads: int = Field(1, ge=1)
     memory: str = "2GiB"
+    # Only lightgbm trains across the workers; any other estimator trains in the stage's process
+    # on an even sample of at most this many rows of the train split (said, and in the card), so
+    # a table the engine exists for cannot bring it down by memory.
+    train_sample_rows: int = Field(1_000_000, ge=1)
 
     @field_validator("memory")
     @classmethod

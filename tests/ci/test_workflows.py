@@ -301,6 +301,8 @@ def test_prod_waits_for_a_reviewer_and_delivery_starts_from_a_release_or_a_versi
         (["tests/code/test_split.py"], "true"),
         (["requirements-dev.lock"], "true"),
         (["dvc.yaml"], "true"),
+        (["copier.yml"], "true"),  # the template's generation: its tests are end-to-end
+        ([".copier/render.py"], "true"),
         (["docs/src/notes.md"], "false"),  # a folder named src/ below the top is not the package
         ([], "false"),
     ],
@@ -330,3 +332,36 @@ def test_the_end_to_end_tier_runs_when_the_machinery_changes(
         cwd=tmp_path / "r", env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert done.stdout == f"machinery={machinery}\n"
+
+
+def _full_run_event(event: str, label: str = "full-run", fork: bool = False) -> dict:
+    repository = "team/model"
+    contexts: dict = {"github": {"event_name": event, "repository": repository, "event": {}}}
+    if event == "pull_request":
+        head = "someone/model" if fork else repository
+        contexts["github"]["event"] = {
+            "action": "labeled",
+            "label": {"name": label},
+            "pull_request": {"head": {"repo": {"full_name": head}}, "labels": [{"name": "full-run"}]},
+        }
+    return contexts
+
+
+def test_a_full_run_needs_a_maintainers_label_on_this_commit_and_never_runs_a_fork() -> None:
+    """The full run may go to a self-hosted runner beside a cluster: only a label given now (not a
+    later push under an old one) and only a branch of this repository start it."""
+    from tests.ci.expressions import evaluate
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/full-run.yml").read_text())
+    assert workflow[True]["pull_request"]["types"] == ["labeled"]  # pushes to a labelled PR do not run
+    condition = workflow["jobs"]["full"]["if"]
+    assert evaluate(condition, _full_run_event("pull_request")) is True
+    assert evaluate(condition, _full_run_event("pull_request", fork=True)) is False
+    assert evaluate(condition, _full_run_event("pull_request", label="docs")) is False
+    assert evaluate(condition, _full_run_event("push")) is True  # main after a merge
+    assert evaluate(condition, _full_run_event("workflow_dispatch")) is True
+    ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    comment = ci["jobs"]["comment"]["if"]  # the evaluator reads the other jobs' conditions too
+    assert evaluate(comment, _full_run_event("push")) is False  # comments are for pull requests
+    assert evaluate(comment, _full_run_event("pull_request")) is True
+    assert evaluate(comment, _full_run_event("pull_request", fork=True)) is False

@@ -177,17 +177,48 @@ def test_a_warning_does_not_fail_the_verdict() -> None:
     assert warned.status == WARN and verdict([warned])
 
 
-def test_the_rule_says_what_its_rows_can_detect_and_how_many_would_resolve_the_tolerance() -> None:
+@pytest.mark.parametrize("on", ["fail", "warn"])
+def test_the_stated_chance_of_failing_a_true_regression_is_what_the_rule_does(on: str) -> None:
+    """The report says how often a rule fails a true regression of its tolerance and of twice it;
+    drawing estimates around a true regression (normal, at the stated standard error, with the
+    interval it implies) and judging each with the rule itself must give those rates."""
+    import numpy as np
+
+    from mlpipeline.core.rules import Z_INTERVAL, decision_power
+
+    rule = Rule(metric="f1", max_regression=0.02, on_inconclusive=on)
+    se = 0.012
+    rng = np.random.default_rng(7)
+    for times, stated in zip((1, 2), decision_power(0.02, se, on == "warn")[:2], strict=False):
+        change = rng.normal(-times * 0.02, se, 4000)
+        half = Z_INTERVAL * se
+        failed = [
+            check_rule(
+                rule, "classification", CURRENT, BASELINE, {},
+                evidence={"f1": Evidence(0.6 + c, 0.6, c - half, c + half, "paired", se, 1000)},
+            ).status == FAIL
+            for c in change
+        ]  # fmt: skip
+        assert np.mean(failed) == pytest.approx(stated, abs=0.025), (times, stated)
+    if on == "fail":  # the tolerance is the indifference point, whatever the rows
+        assert decision_power(0.02, se, False)[0] == pytest.approx(0.5)
+
+
+def test_a_rule_whose_rows_cannot_stop_twice_its_tolerance_says_how_many_would() -> None:
+    from mlpipeline.core.rules import decision_power
+
     rule = Rule(metric="f1", max_regression=0.02)
     blind = Evidence(0.59, 0.60, -0.05, 0.03, "paired", se=0.02, rows=1000)
     out = check_rule(rule, "classification", CURRENT, BASELINE, {}, evidence={"f1": blind})
-    assert out.detectable == pytest.approx(2.8016 * 0.02, abs=1e-4)
-    # the standard error shrinks as 1/sqrt(rows): (0.056 / 0.02)^2 times the rows
-    assert out.rows_needed == pytest.approx(1000 * (out.detectable / 0.02) ** 2, abs=1)
-    assert f"about {out.rows_needed:,} rows" in out.note
-    sharp = Evidence(0.59, 0.60, -0.012, -0.008, "paired", se=0.001, rows=1000)
-    out = check_rule(rule, "classification", CURRENT, BASELINE, {}, evidence={"f1": sharp})
-    assert out.rows_needed is None and "rows would" not in out.note and out.detectable < 0.02
+    assert out.fails_at_tolerance == 0.5 and out.fails_at_twice == pytest.approx(0.8413, abs=1e-3)
+    assert out.rows_needed is None  # 84% at twice the tolerance: enough
+    noisy = Evidence(0.59, 0.60, -0.09, 0.07, "paired", se=0.04, rows=1000)
+    out = check_rule(rule, "classification", CURRENT, BASELINE, {}, evidence={"f1": noisy})
+    assert out.fails_at_twice < 0.8 and f"about {out.rows_needed:,} rows would fail twice" in out.note
+    # The rows it names do what it says: at that many rows (se shrinking as 1/sqrt(rows)), 80%.
+    scaled = 0.04 * (1000 / out.rows_needed) ** 0.5
+    assert decision_power(0.02, scaled, False)[1] == pytest.approx(0.8, abs=0.01)
+    assert out.detectable == pytest.approx(0.02 + 0.8416 * 0.04, abs=1e-4)  # fails 80% of these
 
 
 def test_unpaired_interval_combines_both_sides_half_widths() -> None:

@@ -121,3 +121,48 @@ def test_a_dominant_group_is_warned_about(frame: pd.DataFrame) -> None:
             assert "the largest group has 90% of rows" in policy["warnings"][0]
             return
     pytest.fail("the dominant group never landed in test across 10 seeds")
+
+
+@pytest.mark.parametrize("id_column", [None, "account"], ids=["row values", "integer id"])
+def test_a_missing_integer_in_an_appended_row_moves_no_existing_row(frame: pd.DataFrame, id_column) -> None:
+    """The splits store an integer column as int64, or float64 once a value is missing: the same
+    rows must keep their keys, and so their sides, whichever dtype their file got."""
+    from mlpipeline.core.frames import model_ready
+
+    frame = frame.drop(columns="id").assign(account=np.arange(len(frame)) + 10_000)
+    frame["customer"] = frame["customer"].astype("Int64")
+    settings = SplitSettings(policy="stratified", test_size=0.25, seed=3)
+    before = model_ready(frame.copy())
+    grown = frame.copy()
+    grown.loc[len(grown)] = {**grown.iloc[0].to_dict(), "account": 99_999, "customer": pd.NA}
+    after = model_ready(grown)
+    assert before["customer"].dtype == "int64" and after["customer"].dtype == "float64"  # the trigger
+    after["account"] = after["account"].astype("float64")  # ids too, as another writer may type them
+    _, test_before, _ = split(before, settings, "y", id_column)
+    _, test_after, _ = split(after, settings, "y", id_column)
+    assert set(test_before["account"]) <= set(test_after["account"])
+    assert len(test_after) - len(test_before) <= 1
+
+
+def test_value_hashes_depend_on_values_not_on_the_dtype_a_reader_chose() -> None:
+    from mlpipeline.core.split import value_hashes
+
+    as_int = pd.DataFrame({"n": [1, 2, 0], "b": [True, False, True], "s": ["a", "b", "c"]})
+    as_float = pd.DataFrame({"n": [1.0, 2.0, -0.0], "b": pd.array([True, False, True], dtype="boolean"),
+                             "s": pd.Categorical(["a", "b", "c"])})  # fmt: skip
+    assert (value_hashes(as_int) == value_hashes(as_float)).all()
+    assert (value_hashes(as_int["n"]) == value_hashes(pd.Series([1, 2, 0], dtype="Int64"))).all()
+    assert value_hashes(pd.Series([1.0, np.nan]))[1] == value_hashes(pd.Series([np.nan], dtype="float64"))[0]
+    assert len(set(value_hashes(pd.Series([1.0, 1.5, 2.0])))) == 3  # values still tell rows apart
+
+
+def test_a_worker_short_of_a_class_is_named_before_lightgbm_fits() -> None:
+    from mlpipeline.core.placement import classes_missing_per_worker
+
+    classes = ["No", "Yes"]
+    # Files cut by time: the first worker got only the old rows, all of one class.
+    cut = classes_missing_per_worker([{0}, {0}, {0, 1}], [["w1"], ["w1"], ["w2"]], classes)
+    assert cut == {"w1": ["Yes"]}
+    assert classes_missing_per_worker([{0}, {1}, {0, 1}], [["w1"], ["w1"], ["w2"]], classes) == {}
+    three = classes_missing_per_worker([{2}], [["w1", "w2"]], ["a", "b", "c"])
+    assert three == {"w1": ["a", "b"], "w2": ["a", "b"]}

@@ -148,3 +148,26 @@ def test_repeats_counted_bucket_by_bucket_add_up_to_the_whole_tables(buckets: in
     count, repeated = partitions.repeats(table)
     assert 0 < count == sum(c for c, _ in counted) == len(table) - len(np.unique(table))
     assert sorted(repeated) == sorted(np.concatenate([r for _, r in counted]))
+
+
+def test_a_row_repeated_across_files_is_found_whatever_dtype_each_file_read(
+    layout: Layout, settings: Settings, sample_frame: pd.DataFrame
+) -> None:
+    """Each CSV file is read on its own: a gap in an integer column makes that file's column
+    float, and its rows once hashed apart from the same rows in a file without a gap."""
+    contract = layout.root / "data/contract.yaml"
+    text = contract.read_text()
+    assert "tenure: {dtype: integer, min: 0, max: 120}" in text
+    contract.write_text(text.replace("tenure: {dtype: integer,", "tenure: {dtype: integer, nullable: true,"))
+    frame = sample_frame.copy()
+    frame.loc[15, "tenure"] = None  # part-00's tenure is read as float
+    frame = pd.concat([frame, frame.loc[[20]]], ignore_index=True)  # row 20 again, in the last file
+    frame["tenure"] = frame["tenure"].astype("Int64")  # written as 12, not 12.0
+    write_partitions(layout.root / "data/parts", frame, [2000, 4000], "csv")
+    assert pd.read_csv(layout.root / "data/parts/part-00.csv")["tenure"].dtype == "float64"
+    assert pd.read_csv(layout.root / "data/parts/part-02.csv")["tenure"].dtype == "int64"
+    with pytest.raises(PipelineError):
+        run(settings_for(settings, "data/parts"), layout)
+    checks = {f["check"]: f for f in read_json(layout.validation)["failures"]}
+    repeated = checks["table: duplicated rows at most 0.0%"]
+    assert repeated["examples"] == [f"{1 / len(frame):.2%}"]

@@ -85,7 +85,7 @@ def test_worse_branch_fails_naming_metric_base_and_interval_and_an_unreproduced_
     assert f1["delta_low"] <= f1["delta"] <= f1["delta_high"] < 0
     assert f1["finding"] == "worse beyond the tolerance" and 0 < f1["detectable"] < 0.1
     report = (repo.path / "reports/gate.md").read_text()
-    assert "❌ FAIL: worse beyond the tolerance" in report and "| detects |" in report
+    assert "❌ FAIL: worse beyond the tolerance" in report and "| fails t / 2t |" in report
     assert "Gate failed" in report and "main" in report and "change" in report
     assert "model.hyperparameters.C" in report  # params diff against main
     assert "does not reproduce the committed dvc.lock" in done.stderr

@@ -22,8 +22,8 @@ from tests.serving import checks
 e2e, integration = pytest.mark.e2e, pytest.mark.integration
 
 
-def _batch(repo: Repo, path: Path, seed: int, change=None) -> Path:
-    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv").sample(1500, random_state=seed)
+def _batch(repo: Repo, path: Path, seed: int, change=None, rows: int = 1500) -> Path:
+    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv").sample(rows, random_state=seed)
     if change:
         change(frame)
     frame.to_csv(path, index=False)
@@ -106,6 +106,24 @@ def test_rows_outside_the_contract_are_counted_and_said(repo: Repo, tmp_path: Pa
 
 
 @integration
+def test_a_handful_of_labels_is_cannot_tell_never_a_retrain(repo: Repo, tmp_path: Path, monitor) -> None:
+    """500 rows, 3 of them labelled and all of one class: ROC AUC has no value there, and the
+    quality rule once failed on it, so monitor.yml retrained on three labels."""
+
+    def few_labels(frame: pd.DataFrame) -> None:
+        frame["churn"] = None
+        frame.loc[frame.index[:3], "churn"] = "No"
+
+    batch = _batch(repo, tmp_path / "few.csv", 6, few_labels, rows=500)
+    code, report = monitor(repo, "--input", str(batch))
+    assert code == 0 and report["status"] == "ok" and report["quality_judged"] is False
+    assert report["labelled_rows"] == 3 and report["labels"] == {"No": 3, "Yes": 0}
+    (quality,) = [r for r in report["rules"] if r["metric"] == "roc_auc"]
+    assert quality["status"] == "skip" and quality["note"].startswith("cannot tell: 3 labelled row(s)")
+    assert "monitor.min_labels (60 per class)" in quality["note"]
+
+
+@integration
 def test_a_released_version_is_monitored_with_its_own_profile(
     repo: Repo, tmp_path: Path, monitor, command
 ) -> None:
@@ -160,3 +178,7 @@ def test_the_serving_log_rotates_and_keeps_its_last_files(tmp_path: Path) -> Non
         json.loads(line)["_prediction"] for line in (tmp_path / "served.jsonl").read_text().splitlines()
     ]
     assert newest[-1] == 11
+    # Only the contract's columns: a field a client sent of its own is not written to disk.
+    kept = RowLog(tmp_path / "kept.jsonl", columns=["x"])
+    kept([{"x": 1, "token": "secret"}], Scored(["prediction"], [{"prediction": 0}], []), {"time": 0.0})
+    assert "secret" not in (tmp_path / "kept.jsonl").read_text()

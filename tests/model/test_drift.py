@@ -137,3 +137,15 @@ def test_small_batches_of_the_same_population_stay_quiet_and_their_psi_near_zero
             score_psi.append(score.psi)
         assert alarms <= 2, size  # 5% of 40
         assert np.mean(score_psi) < 0.05, size
+
+
+def test_quality_needs_enough_labels_of_every_class() -> None:
+    from mlpipeline.core.monitoring import too_few_labels
+
+    assert too_few_labels({}, 60, "classification") == "the batch has no labels"
+    assert too_few_labels({"No": 0, "Yes": 0}, 60, "classification") == "the batch has no labels"
+    one_class = too_few_labels({"No": 500, "Yes": 0}, 60, "classification")
+    assert one_class.startswith("cannot tell: 500 labelled row(s) (No 500, Yes 0)")
+    assert too_few_labels({"No": 500, "Yes": 60}, 60, "classification") == ""
+    assert "monitor.min_labels (60)" in too_few_labels({"rows": 59}, 60, "regression")
+    assert too_few_labels({"rows": 60}, 60, "regression") == ""

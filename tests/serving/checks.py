@@ -115,10 +115,19 @@ def check_hostile_bodies_cost_nothing(client: Any, rows: list[dict[str, Any]]) -
     huge = {**rows[0], rows_text_column(rows): "y" * 100_000}
     answer = _post(client, "/predict", {"rows": [huge]})
     assert answer.status_code == 422, answer.text[:200]
-    for kind in ("text/plain", "application/x-www-form-urlencoded", "text/csv"):
+    for kind in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "text/csv",
+        "application/json; charset=latin-1",
+    ):
         answer = _post(client, "/predict", {"rows": rows[:1]}, kind)
-        assert answer.status_code == 415 and "application/json" in answer.json()["detail"]
+        assert answer.status_code == 415 and "content-type" in answer.json()["detail"]
     assert _post(client, "/predict", {"rows": rows[:1]}).status_code == 200
+    # Within the byte limit, a body of empty objects once parsed into ~26 MB a megabyte: what it
+    # holds is counted before it is parsed.
+    answer = _post(client, "/predict", b'{"rows": [' + b"{}," * 900_000 + b"{}]}")
+    assert answer.status_code == 413 and "JSON values" in answer.json()["detail"], answer.text[:200]
 
 
 def rows_text_column(rows: list[dict[str, Any]]) -> str:
@@ -148,13 +157,75 @@ def check_the_protocols_clients_speak(
     wrong = [{**inputs[0], "shape": [len(rows) + 1]}, *inputs[1:]]
     answer = client.post("/v2/models/model/infer", json={"inputs": wrong})
     assert answer.status_code == 400 and inputs[0]["name"] in answer.json()["error"]
+    # MLServer's scikit-learn runtime's outputs, asked for by name, as its clients ask.
+    asked = [{"name": "predict"}, {"name": "predict_proba"}]
+    answer = client.post("/v2/models/model/infer", json={"inputs": inputs, "outputs": asked})
+    assert answer.status_code == 200, answer.text[:300]
+    predict, proba = answer.json()["outputs"]
+    assert predict["shape"] == [len(rows)] and predict["data"] == expected["prediction"].tolist()
+    classes = [c.removeprefix("proba_") for c in expected.columns if c.startswith("proba_")]
+    assert proba["shape"] == [len(rows), len(classes)] and proba["datatype"] == "FP64"
+    wanted = expected[[f"proba_{c}" for c in classes]].to_numpy().ravel().tolist()
+    assert all(math.isclose(a, b, abs_tol=1e-12) for a, b in zip(proba["data"], wanted, strict=True))
+    # The shape is checked before the size: a huge declared shape over little data is a shape error.
+    lying = [{**inputs[0], "shape": [10**9, 1]}, *inputs[1:]]
+    answer = client.post("/v2/models/model/infer", json={"inputs": lying})
+    assert answer.status_code == 400 and "shape says 1000000000 values" in answer.json()["error"], (
+        answer.text[:200]
+    )
+    check_mlflow_cases(client, rows, expected)
+
+
+def check_mlflow_cases(client: Any, rows: list[dict[str, Any]], expected: pd.DataFrame) -> None:
+    """MLflow's scoring server, case by case as its own tests ask it (tests/pyfunc/
+    test_scoring_server.py): the four JSON forms and CSV score what `make predict` wrote; a body
+    it cannot read is 400 in MLflow's error shape; a media type or parameter it does not read is 415."""
+    columns = list(rows[0])
     split = {"columns": columns, "data": [[r[c] for c in columns] for r in rows]}
-    for body in ({"dataframe_split": split}, {"dataframe_records": rows}):
-        answer = client.post("/invocations", json=body)
-        assert answer.status_code == 200, answer.text[:300]
+    by_column = {c: [r[c] for r in rows] for c in columns}
+    csv_text = pd.DataFrame(rows, columns=columns).to_csv(index=False)
+    scored = [
+        ({"dataframe_split": split}, "application/json"),
+        ({"dataframe_records": rows}, "application/json; charset=UTF-8"),
+        ({"dataframe_records": rows, "params": {"x": 1}}, "application/json"),
+        ({"instances": rows}, "application/json"),
+        ({"inputs": rows}, "application/json"),
+        ({"inputs": by_column}, "application/json"),
+        (csv_text.encode(), "text/csv"),
+        (csv_text.encode(), "text/csv; charset=utf-8"),
+    ]
+    for body, kind in scored:
+        answer = _post(client, "/invocations", body, kind)
+        assert answer.status_code == 200, (kind, str(body)[:60], answer.text[:300])
         _same(pd.DataFrame(answer.json()["predictions"]), expected)
-    answer = client.post("/invocations", json={"instances": rows})
-    assert answer.status_code == 400 and "dataframe_split" in answer.json()["message"]
+    refused = [
+        (b"this is,,,, not valid json", "application/json", 400),
+        (b"1", "application/json", 400),
+        (b'"1"', "application/json", 400),
+        (b"[1]", "application/json", 400),
+        ({"not": "a serialized dataframe"}, "application/json", 400),
+        ({"dataframe_records": [], "dataframe_split": {"data": []}}, "application/json", 400),
+        ({"dataframe_split": rows}, "application/json", 400),
+        ({"dataframe_records": split}, "application/json", 400),
+        ({"dataframe_split": {"index": [1, 2], "data": [[1], [2], [3]]}}, "application/json", 400),
+        ({"columns": columns, "data": split["data"]}, "application/json", 400),  # MLflow 1.x's form
+        ({"instances": split["data"]}, "application/json", 400),  # rows without column names
+        (b"", "text/csv", 400),
+        (b"a,b\n1\n", "text/csv", 400),
+        ({"dataframe_split": split}, "not_a_supported_content_type", 415),
+        ({"dataframe_split": split}, "application/json; something=something", 415),
+        ({"dataframe_split": split}, "application/json; format=pandas-split", 415),
+        ({"dataframe_split": split}, "application/json; charset=latin-1", 415),
+        ({"dataframe_split": split}, "text/plain", 415),
+    ]
+    for body, kind, status in refused:
+        answer = _post(client, "/invocations", body, kind)
+        assert answer.status_code == status, (kind, str(body)[:60], answer.status_code, answer.text[:200])
+        said = answer.json()
+        assert said["error_code"] == "BAD_REQUEST" and said["message"], said
+    said = _post(client, "/invocations", {"not": "a serialized dataframe"}).json()["message"]
+    assert said.startswith("The input must be a JSON dictionary with exactly one of the input fields")
+    assert client.get("/ping").status_code == 200 and client.get("/version").status_code == 200
 
 
 def check_an_open_inference_client(url: str, rows: list[dict[str, Any]], expected: pd.DataFrame) -> None:
@@ -184,7 +255,7 @@ def check_an_open_inference_client(url: str, rows: list[dict[str, Any]], expecte
     client.close()
 
 
-def _workers(pid: int) -> list[int]:
+def worker_processes(pid: int) -> list[int]:
     """The service's worker processes below ``pid`` (multiprocessing's spawned children)."""
     found, todo = [], [pid]
     while todo:
@@ -206,7 +277,7 @@ def check_every_worker_serves(url: str, pid: int, rows: list[dict[str, Any]]) ->
     socket once let one worker take every connection while the others idled)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = _workers(pid)
+    workers = worker_processes(pid)
     assert len(workers) >= 2, workers
     before = {w: _cpu_ticks(w) for w in workers}
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mlpipeline.config import EngineSettings
+from mlpipeline.core.placement import classes_missing_per_worker
 from mlpipeline.errors import PipelineError
 
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
@@ -83,6 +84,7 @@ class DaskCluster:
         encode: Callable[..., Any],
         width: int,
         categorical: list[int],
+        classes: list[Any] | None = None,
     ) -> tuple[Any, int]:
         """LightGBM's Dask estimator trained on the partitions, as an ordinary local model.
 
@@ -108,12 +110,34 @@ class DaskCluster:
         x, y = self.client.persist([x, y])
         wait([x, y])
         holders = {w for ws in self.client.who_has(x).values() for w in ws}
+        if classes is not None:
+            self.check_classes_on_every_worker(y, classes)
         cls = DaskLGBMClassifier if is_classifier(estimator) else DaskLGBMRegressor
         # n_jobs: Dask sets the threads per worker; LightGBM warns when it is passed.
         params = {k: v for k, v in estimator.get_params().items() if k != "n_jobs"}
         model = cls(client=self.client, **params)
         model.fit(x, y, categorical_feature=categorical)
         return model.to_local(), len(holders)
+
+    def check_classes_on_every_worker(self, y: Any, classes: list[Any]) -> None:
+        """Refuse, before LightGBM starts, a split whose classes are not on every worker that
+        holds training rows (files cut by region or time can leave a worker one class short)."""
+        from distributed import futures_of
+
+        blocks = futures_of(y)
+        found = self.client.gather([self.client.submit(np.unique, b, pure=False) for b in blocks])
+        where = self.client.who_has(blocks)
+        missing = classes_missing_per_worker(
+            [set(f.astype(int).tolist()) for f in found], [list(where[b.key]) for b in blocks], classes
+        )
+        if missing:
+            worker, absent = next(iter(missing.items()))
+            raise PipelineError(
+                f"train: Dask worker {worker} holds training rows but none of class(es)"
+                f" {', '.join(map(repr, absent))}; LightGBM's Dask training needs every class on every"
+                " worker: mix the classes across the partition files (files cut by region or time"
+                " often are not), or use fewer workers (engine.workers)"
+            )
 
     def worker_peak_mb(self) -> float:
         """The largest peak resident memory among the workers so far, in MB."""

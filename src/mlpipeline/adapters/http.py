@@ -8,14 +8,17 @@ send is answered with a 4xx that says what to fix; a 5xx would be a bug of ours.
 __future__ import annotations``: FastAPI reads route signatures at run time.)
 """
 
+import asyncio
+import contextlib
 import json
+import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlpipeline.core import protocols
@@ -26,11 +29,22 @@ from mlpipeline.core.schema import Message, Problems, request_model
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_ROWS = 10_000
-# Batches up to this size are scored on the event loop (well under a millisecond each); larger
-# ones in the thread pool, so one big batch does not hold up every small request behind it.
+# Batches up to this size are scored on the event loop when the compiled fast path scores them
+# (well under a millisecond each); larger ones, and any the pandas path scores (25-70 ms for 64
+# rows), in the thread pool, so `/health` and small requests do not wait behind them.
 INLINE_ROWS = 64
+# A body must arrive within this many seconds: a client that trickles bytes holds a connection
+# and a share of the memory budget, and gets 408 instead.
+BODY_SECONDS = 10.0
+# Bodies past SMALL_BYTES count against a budget of MAX_LARGE in flight per worker: each parses into
+# at most ~40 MB (MAX_VALUES below), so a worker holds a bounded amount whatever clients send. One
+# past the budget gets 503 with Retry-After at once (load shed, not queued).
+SMALL_BYTES = 256 * 1024
+MAX_LARGE = 4
 MODEL_NAME = "model"
 RowSink = Callable[[list[Record], Scored, dict[str, Any]], None]
+JSON_TYPES = ("application/json",)
+MLFLOW_TYPES = ("application/json", "text/csv")
 
 
 class RefusedError(Exception):
@@ -45,22 +59,87 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number; send null for a missing value")
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The body as JSON, read at most ``max_bytes`` into memory whether its length is declared or not."""
-    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if kind and kind != "application/json" and not kind.endswith("+json"):
-        raise RefusedError(415, f"content-type {kind}: send application/json")
+def content_kind(header: str | None, accepted: tuple[str, ...]) -> str:
+    """The media type of a ``content-type`` header, if accepted (no header: JSON). A parameter
+    other than ``charset=utf-8`` (MLflow's old ``format=pandas-split``, another charset) is
+    refused, as MLflow's server refuses it: the body would be read other than the client meant."""
+    kind, *parameters = [p.strip() for p in (header or JSON_TYPES[0]).split(";")]
+    kind = kind.lower()
+    if kind not in accepted and not (kind.endswith("+json") and "application/json" in accepted):
+        raise RefusedError(415, f"content-type {kind}: send {' or '.join(accepted)}")
+    for parameter in filter(None, parameters):
+        name, _, value = parameter.partition("=")
+        if (name.strip().lower(), value.strip().strip('"').lower()) not in (
+            ("charset", "utf-8"),
+            ("charset", "utf8"),
+        ):
+            raise RefusedError(415, f"content-type parameter {parameter}: only charset=utf-8 is read")
+    return kind
+
+
+class Budget:
+    """How many large bodies a worker reads and parses at once (``MAX_LARGE``)."""
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+
+    def take(self) -> None:
+        if self.free <= 0:
+            raise RefusedError(503, "busy: too many large requests in flight; retry in a moment")
+        self.free -= 1
+
+    def give(self) -> None:
+        self.free += 1
+
+
+async def read_body(request: Request, max_bytes: int, budget: Budget, seconds: float = BODY_SECONDS) -> bytes:
+    """The body, read at most ``max_bytes`` into memory whether its length is declared or not,
+    within ``seconds``; past ``SMALL_BYTES`` it takes a slot of ``budget`` (given back by the
+    caller when ``request.state.large``)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise RefusedError(413, f"request body over {max_bytes} bytes; send fewer rows per request")
     chunks, seen = [], 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > max_bytes:
-            raise RefusedError(413, f"request body over {max_bytes} bytes; send fewer rows per request")
-        chunks.append(chunk)
+    request.state.large = False
     try:
-        return json.loads(b"".join(chunks), parse_constant=_no_constants)
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                seen += len(chunk)
+                if seen > max_bytes:
+                    raise RefusedError(
+                        413, f"request body over {max_bytes} bytes; send fewer rows per request"
+                    )
+                if seen > SMALL_BYTES and not request.state.large:
+                    budget.take()
+                    request.state.large = True
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RefusedError(408, f"the body did not arrive within {seconds:g} s") from None
+    return b"".join(chunks)
+
+
+# Strings, with their escapes: what a structural count of a JSON text skips over.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def value_count(body: bytes) -> int:
+    """How many JSON values (objects, arrays, strings, numbers, literals) ``body`` holds at most:
+    its commas and containers outside strings, counted in C, before anything is parsed."""
+    bare = _STRING.sub(b'""', body)
+    return bare.count(b",") + bare.count(b"{") + bare.count(b"[") + 1
+
+
+def parse_json(body: bytes, max_values: int) -> Any:
+    """The body as JSON, refused before parsing when it holds more values than ``max_values``: a
+    megabyte of ``{}`` rows parsed into 26 MB of Python objects."""
+    found = value_count(body)
+    if found > max_values:
+        raise RefusedError(
+            413,
+            f"the body holds {found:,} JSON values, at most {max_values:,} here; send fewer rows per request",
+        )
+    try:
+        return json.loads(body, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise RefusedError(
             400, f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -71,12 +150,51 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise RefusedError(400, "the body is not JSON this service reads: nested too deeply") from None
 
 
+def decode_text(body: bytes) -> str:
+    """A text body (MLflow's CSV) as UTF-8, or a 400 naming the first bad byte."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RefusedError(400, f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
 class Service:
     """The routes' shared work: read, check, score, log."""
 
-    def __init__(self, path: RowPath, max_bytes: int, max_rows: int, sink: RowSink | None) -> None:
+    def __init__(
+        self,
+        path: RowPath,
+        max_bytes: int,
+        max_rows: int,
+        sink: RowSink | None,
+        *,
+        max_large: int = MAX_LARGE,
+        body_seconds: float = BODY_SECONDS,
+    ) -> None:
         self.path, self.max_bytes, self.max_rows, self.sink = path, max_bytes, max_rows, sink
         self.version = str(path.served.identity.get("version") or "workspace")
+        self.budget, self.body_seconds = Budget(max_large), body_seconds
+        # Every protocol's body holds about two JSON values per cell (a name and a value, or a
+        # value and a separator), so this bounds what a legitimate request of max_rows can hold,
+        # with room for columns the model does not use (dropped, with a note).
+        self.max_values = max_rows * (2 * (len(path.specs) + 8) + 2) + 1024
+
+    @contextlib.asynccontextmanager
+    async def body(
+        self, request: Request, accepted: tuple[str, ...] = JSON_TYPES
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        """The body's media type and bytes; a large one holds a slot of the budget until the
+        request is answered (its parsed rows and scores are what the budget bounds)."""
+        kind = content_kind(request.headers.get("content-type"), accepted)
+        try:
+            yield kind, await read_body(request, self.max_bytes, self.budget, self.body_seconds)
+        finally:
+            if getattr(request.state, "large", False):
+                self.budget.give()
+
+    def json(self, raw: bytes) -> Any:
+        """The body parsed, bounded by ``max_values`` before parsing."""
+        return parse_json(raw, self.max_values)
 
     async def score(self, items: list[Any]) -> Scored:
         """Checked, scored and logged rows; ``RefusedError`` with the problems otherwise."""
@@ -84,7 +202,7 @@ class Service:
         if problems:
             raise RefusedError(422, "rows that break the data contract", problems)
         try:
-            if len(records) <= INLINE_ROWS:
+            if len(records) <= INLINE_ROWS and self.path.compiled is not None:
                 scored = self.path.score(records)
             else:
                 scored = await run_in_threadpool(self.path.score, records)
@@ -98,9 +216,11 @@ class Service:
 
 
 def _error(body: dict[str, Any], status: int) -> JSONResponse:
-    # A body refused by size was not read to its end: the connection cannot carry another
+    # A body refused by size or time was not read to its end: the connection cannot carry another
     # request (its rest would be read as one), so the answer closes it, as clients expect.
-    headers = {"connection": "close"} if status == 413 else None
+    headers = {"connection": "close"} if status in (408, 413) else None
+    if status == 503:
+        headers = {"retry-after": "1"}
     return JSONResponse(body, status, headers=headers)
 
 
@@ -113,8 +233,9 @@ def _lines(exc: RefusedError) -> str:
 
 
 def _protocol_status(status: int) -> int:
-    """Open Inference and MLflow clients read 400 for a request to fix; size and type keep theirs."""
-    return status if status in (413, 415) else 400
+    """Open Inference and MLflow clients read 400 for a request to fix; size, type, time and
+    load keep theirs."""
+    return status if status in (408, 413, 415, 503) else 400
 
 
 def _native_error(exc: RefusedError) -> JSONResponse:
@@ -137,15 +258,19 @@ def _mlflow_error(exc: RefusedError) -> JSONResponse:
 
 ERRORS = {
     400: {"model": Message, "description": "a body that is not JSON"},
-    413: {"model": Message, "description": "too many rows or bytes"},
+    408: {"model": Message, "description": "a body that did not arrive in time"},
+    413: {"model": Message, "description": "too many rows, values or bytes"},
     415: {"model": Message, "description": "a body that is not application/json"},
     422: {"model": Problems, "description": "a row, column or rule to fix"},
+    503: {"model": Message, "description": "too many large requests in flight; retry"},
 }
 OTHER_ERRORS = {
     400: {"description": "a request to fix, said in the protocol's error shape"},
     404: {"description": "no model of that name"},
-    413: {"description": "too many rows or bytes"},
-    415: {"description": "a body that is not application/json"},
+    408: {"description": "a body that did not arrive in time"},
+    413: {"description": "too many rows, values or bytes"},
+    415: {"description": "a body of another media type"},
+    503: {"description": "too many large requests in flight; retry"},
 }
 _TENSOR = {
     "type": "object",
@@ -190,8 +315,10 @@ V2_REQUEST = {
 }
 MLFLOW_REQUEST = {
     "type": "object",
-    "description": "exactly one of dataframe_split or dataframe_records",
+    "description": "exactly one of dataframe_split, dataframe_records, instances or inputs",
     "properties": {
+        "instances": {"type": "array", "items": {"type": "object"}},
+        "inputs": {"oneOf": [{"type": "array", "items": {"type": "object"}}, {"type": "object"}]},
         "dataframe_split": {
             "type": "object",
             "required": ["columns", "data"],
@@ -217,10 +344,12 @@ def create_app(
     max_rows: int = MAX_ROWS,
     sink: RowSink | None = None,
     path: RowPath | None = None,
+    max_large: int = MAX_LARGE,
+    body_seconds: float = BODY_SECONDS,
 ) -> FastAPI:
     """The service for ``served``; ``sink`` (optional) receives each scored batch, for monitoring."""
     path = path or RowPath(served)
-    service = Service(path, max_bytes, max_rows, sink)
+    service = Service(path, max_bytes, max_rows, sink, max_large=max_large, body_seconds=body_seconds)
     identity = served.identity
     card, contract = served.card, served.contract
     columns = protocols.output_columns(card, contract)
@@ -233,6 +362,7 @@ def create_app(
     )
     app.state.identity = identity
     app.state.fast, app.state.why_not_fast = path.compiled is not None, path.why_not_fast
+    app.state.said = "" if app.state.fast else f"fast path off: {path.why_not_fast}"
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -248,8 +378,8 @@ def create_app(
     async def predict(request: Request) -> JSONResponse:
         """Score rows; each prediction carries the columns `make predict` writes."""
         try:
-            items = protocols.native_rows(await read_json(request, max_bytes), max_rows)
-            scored = await service.score(items)
+            async with service.body(request) as (_, raw):
+                scored = await service.score(protocols.native_rows(service.json(raw), max_rows))
         except ProtocolError as exc:
             return _native_error(RefusedError(exc.status, exc.message))
         except RefusedError as exc:
@@ -276,29 +406,43 @@ def create_app(
         if name != MODEL_NAME:
             raise RefusedError(404, f"no model {name!r}; this server serves {MODEL_NAME!r}")
 
+    def _not_this(name: str) -> JSONResponse | None:
+        if name == MODEL_NAME:
+            return None
+        return JSONResponse({"error": f"no model {name!r}; this server serves {MODEL_NAME!r}"}, 404)
+
     @app.get("/v2/models/{name}", responses=OTHER_ERRORS)
     def v2_model(name: str) -> JSONResponse:
         """The model's metadata: the contract's columns as inputs, `make predict`'s as outputs."""
-        if name != MODEL_NAME:
-            return JSONResponse({"error": f"no model {name!r}; this server serves {MODEL_NAME!r}"}, 404)
-        return JSONResponse(protocols.v2_metadata(contract, card, MODEL_NAME, service.version, columns))
+        return _not_this(name) or JSONResponse(
+            protocols.v2_metadata(contract, card, MODEL_NAME, service.version, columns)
+        )
+
+    @app.get("/v2/models/{name}/versions/{version}", responses=OTHER_ERRORS)
+    def v2_model_version(name: str, version: str) -> JSONResponse:
+        """As ``/v2/models/{name}``: the one served version answers whatever version is asked."""
+        return v2_model(name)
 
     @app.get("/v2/models/{name}/ready", responses=OTHER_ERRORS)
     def v2_model_ready(name: str) -> JSONResponse:
         """Ready when the name is this server's model."""
-        if name != MODEL_NAME:
-            return JSONResponse({"error": f"no model {name!r}; this server serves {MODEL_NAME!r}"}, 404)
-        return JSONResponse({"name": name, "ready": True})
+        return _not_this(name) or JSONResponse({"name": name, "ready": True})
+
+    @app.get("/v2/models/{name}/versions/{version}/ready", responses=OTHER_ERRORS)
+    def v2_model_version_ready(name: str, version: str) -> JSONResponse:
+        """As ``/v2/models/{name}/ready``."""
+        return v2_model_ready(name)
 
     async def _infer(request: Request, name: str) -> JSONResponse:
         try:
             _known(name)
-            body = await read_json(request, max_bytes)
-            items, wanted = protocols.v2_rows(body, max_rows)
-            scored = await service.score(items)
-            return JSONResponse(
-                protocols.v2_response(scored, MODEL_NAME, service.version, body.get("id"), wanted)
-            )
+            async with service.body(request) as (_, raw):
+                body = service.json(raw)
+                items, wanted = protocols.v2_rows(body, max_rows)
+                scored = await service.score(items)
+                return JSONResponse(
+                    protocols.v2_response(scored, MODEL_NAME, service.version, body.get("id"), wanted, card)
+                )
         except ProtocolError as exc:
             return _v2_error(RefusedError(exc.status, exc.message))
         except RefusedError as exc:
@@ -322,12 +466,22 @@ def create_app(
         """MLflow's health check."""
         return {"status": "ok"}
 
-    @app.post("/invocations", responses=OTHER_ERRORS, openapi_extra=_body(MLFLOW_REQUEST))
+    @app.get("/version", response_class=PlainTextResponse)
+    def version() -> str:
+        """MLflow's version route: which model version answers."""
+        return service.version
+
+    @app.post("/invocations", responses=OTHER_ERRORS, openapi_extra=_mlflow_body())
     async def invocations(request: Request) -> JSONResponse:
-        """MLflow's ``dataframe_split`` or ``dataframe_records``; ``{"predictions": [...]}`` back."""
+        """MLflow's JSON forms (``dataframe_split``, ``dataframe_records``, ``instances``,
+        ``inputs``) or a CSV body; ``{"predictions": [...]}`` back."""
         try:
-            items = protocols.mlflow_rows(await read_json(request, max_bytes), max_rows)
-            return JSONResponse(protocols.mlflow_response(await service.score(items)))
+            async with service.body(request, MLFLOW_TYPES) as (kind, raw):
+                if kind == "text/csv":
+                    items = protocols.mlflow_csv_rows(decode_text(raw), max_rows)
+                else:
+                    items = protocols.mlflow_rows(service.json(raw), max_rows)
+                return JSONResponse(protocols.mlflow_response(await service.score(items)))
         except ProtocolError as exc:
             return _mlflow_error(RefusedError(exc.status, exc.message))
         except RefusedError as exc:
@@ -348,6 +502,14 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _mlflow_body() -> dict[str, Any]:
+    found = _body(MLFLOW_REQUEST)
+    found["requestBody"]["content"]["text/csv"] = {
+        "schema": {"type": "string", "description": "a header line, then rows"}
+    }
+    return found
 
 
 def _predict_body() -> dict[str, Any]:

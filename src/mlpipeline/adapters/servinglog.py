@@ -1,6 +1,6 @@
 """An opt-in log of the rows `make serve` scored, for `make monitor` to read.
 
-One JSON object per line: the row as received (contract columns), the prediction, the model
+One JSON object per line: the row's contract columns (as checked), the prediction, the model
 version and the time. The file is rotated by size like logrotate (``served.jsonl`` becomes
 ``served.jsonl.1``, and so on, the oldest dropped), so it never grows without bound. Nothing is
 logged unless the user asks for it (`make serve LOG=...`).
@@ -23,8 +23,13 @@ class RowLog:
     """Append scored rows to ``path``; safe across threads and across the service's worker processes
     (an advisory lock on the log's folder around each append and rotation: no file of its own)."""
 
-    def __init__(self, path: Path, max_bytes: int = MAX_BYTES, keep: int = KEEP) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int = MAX_BYTES, keep: int = KEEP, columns: list[str] | None = None
+    ) -> None:
         self.path, self.max_bytes, self.keep = path, max_bytes, keep
+        # Only the contract's columns are logged: a client may send fields of its own (a name, a
+        # token) that the model drops and that have no business in a file on disk.
+        self.columns = columns
         self.lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -34,7 +39,7 @@ class RowLog:
         lines = [
             json.dumps(
                 {
-                    **row,
+                    **(row if self.columns is None else {k: v for k, v in row.items() if k in self.columns}),
                     "_prediction": _plain(p),
                     "_version": context.get("version"),
                     "_served_at": context["time"],

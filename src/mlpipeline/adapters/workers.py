@@ -7,10 +7,13 @@ worker at 100% CPU, the other at 0%). With ``SO_REUSEPORT`` (Linux) each worker 
 socket to the same port and the kernel spreads new connections across them. Elsewhere, or for
 one worker, uvicorn's own supervisor and a shared socket serve as before.
 
-The supervisor here starts the workers, prints nothing until every worker has loaded the model
-and listens, stops them all on SIGTERM or SIGINT, and stops them all (exit 1, one line) when one
-dies: an orchestrator restarts a container whose service is not whole, rather than this process
-limping on with fewer workers.
+The supervisor here binds every worker's socket before any worker starts (so a second service
+on the same port fails at once, not after a model load), starts the workers, prints nothing until
+every worker has loaded the model and listens, stops them all on SIGTERM or SIGINT, and stops them
+all (exit 1, one line) when one dies: an orchestrator restarts a container whose service is not
+whole, rather than this process limping on with fewer workers. It never loads the model itself.
+A worker whose supervisor is gone (killed with SIGKILL, outside a container that would take the
+workers with it) stops within a second.
 """
 
 from __future__ import annotations
@@ -59,6 +62,35 @@ def listen(host: str, port: int, *, reuse_port: bool = False, backlog: int | Non
     return sock
 
 
+def claim(host: str, port: int, workers: int) -> list[socket.socket]:
+    """The sockets a service of ``workers`` processes listens on, bound now: one, or on Linux one
+    per worker in an ``SO_REUSEPORT`` group. A plain bind first: a port another program (or
+    another service's group) holds is refused here, whoever holds it."""
+    plain = listen(host, port, backlog=None)
+    if workers == 1 or not balanced_by_kernel():
+        plain.listen(BACKLOG)
+        return [plain]
+    plain.close()  # the group replaces it at once: no model load happens between the two
+    return [listen(host, port, reuse_port=True) for _ in range(workers)]
+
+
+def orphan_watch(seconds: float = 1.0) -> None:
+    """Stop this worker (SIGTERM to itself: uvicorn finishes what it holds) when the process that
+    started it is gone, checked every ``seconds`` in a daemon thread."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def serve_socket(app: Any, sock: socket.socket) -> None:
     """Serve ``app`` on an already listening socket until SIGTERM or SIGINT (uvicorn's own handling)."""
     import uvicorn
@@ -67,23 +99,28 @@ def serve_socket(app: Any, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _worker(factory: str, options: dict[str, Any], host: str, port: int, ready: Any) -> None:
-    """One worker: build the app, bind its own socket, say so, serve."""
+def _worker(factory: str, options: dict[str, Any], sock: socket.socket, ready: Any) -> None:
+    """One worker: build the app, say so (with what its app says of itself), serve its socket."""
+    orphan_watch()
     try:
         module, name = factory.split(":")
         app = getattr(importlib.import_module(module), name)(options)
-        sock = listen(host, port, reuse_port=True)
     except Exception as exc:
         ready.put(("error", f"{type(exc).__name__}: {exc}"))
         raise SystemExit(1) from None
-    ready.put(("ready", ""))
+    ready.put(("ready", getattr(getattr(app, "state", None), "said", "")))
     serve_socket(app, sock)
 
 
 def run(
-    workers: int, factory: str, options: dict[str, Any], host: str, port: int, on_ready: Callable[[], None]
+    sockets: list[socket.socket],
+    factory: str,
+    options: dict[str, Any],
+    on_ready: Callable[[str], None],
 ) -> int:
-    """Start ``workers`` processes serving ``factory(options)`` on ``host:port``; return the exit code.
+    """Start one process per socket of ``sockets`` (``claim``'s group), each serving
+    ``factory(options)``; return the exit code. ``on_ready`` gets what the first app says of
+    itself once every worker listens.
 
     ``factory`` is ``"module:function"``, imported in each worker (spawned, not forked: a fork
     would copy the parent's threads and locks).
@@ -91,8 +128,8 @@ def run(
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
     processes = [
-        context.Process(target=_worker, args=(factory, options, host, port, ready), name=f"serve-worker-{i}")
-        for i in range(workers)
+        context.Process(target=_worker, args=(factory, options, sock, ready), name=f"serve-worker-{i}")
+        for i, sock in enumerate(sockets)
     ]
     stopping = False
 
@@ -107,7 +144,7 @@ def run(
     try:
         for p in processes:
             p.start()
-        started = 0
+        started, said = 0, ""
         # A worker stopped (SIGTERM while it loads) or killed before it says so never will: the
         # wait checks for both rather than block on the queue for good.
         while started < len(processes) and not stopping:
@@ -124,9 +161,11 @@ def run(
             if kind == "error":
                 stop(signal.SIGTERM, None)
                 raise PipelineError(f"serve: a worker could not start: {message}")
-            started += 1
+            started, said = started + 1, said or message
+        for sock in sockets:  # every worker holds its own now
+            sock.close()
         if not stopping:
-            on_ready()
+            on_ready(said)
         while not stopping:
             multiprocessing.connection.wait([p.sentinel for p in processes])
             if stopping:
@@ -141,6 +180,8 @@ def run(
             p.join(30)
         return 0
     finally:
+        for sock in sockets:
+            sock.close()
         for p in processes:
             if p.is_alive():
                 p.kill()

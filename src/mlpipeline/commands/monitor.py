@@ -93,9 +93,15 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
         ready, reference, scores, settings.monitor.psi_threshold, settings.monitor.alpha
     )
     figures = drift.figures(shifts, score_shift)
-    labelled = _quality(model, card, x, labels) if labels is not None else None
-    labelled_rows = int(labels.notna().sum()) if labels is not None else 0
-    outcomes = monitoring.judge(settings, figures, labelled, card.get("metrics") or {}, labelled_rows)
+    counts = label_counts(card, labels)
+    unlabelled = monitoring.too_few_labels(counts, settings.monitor.min_labels, card["task"])
+    labelled = _quality(model, card, x, labels) if not unlabelled else None
+    labelled_rows = sum(counts.values())
+    if labelled_rows and unlabelled:
+        print(f"monitor: {input_path}: quality {unlabelled}")
+    outcomes = monitoring.judge(
+        settings, figures, labelled, card.get("metrics") or {}, labelled_rows, unlabelled
+    )
     code = monitoring.exit_code(outcomes)
     document = {
         **base,
@@ -103,6 +109,8 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
         "passed": code == monitoring.OK,
         "figures": figures,
         "labelled_rows": labelled_rows,
+        "labels": counts,
+        "quality_judged": not unlabelled,
         "outside_contract": outside,
         "quality": {k: v.__dict__ for k, v in (labelled or {}).items()},
         "rules": [o.as_dict() for o in outcomes],
@@ -117,6 +125,17 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
     )
     print(report.monitor_text(document))
     return code, document
+
+
+def label_counts(card: dict[str, Any], labels: Any) -> dict[str, int]:
+    """Labelled rows per class of the model, zeros included (regression: ``{"rows": n}``)."""
+    if labels is None:
+        return {}
+    known = labels.dropna()
+    if card["task"] != "classification":
+        return {"rows": len(known)}
+    found = [str(_as_class(v, card["classes"])) for v in known]
+    return {str(c): found.count(str(c)) for c in card["classes"]}
 
 
 def _quality(model: Any, card: dict[str, Any], x: Any, labels: Any) -> dict[str, Any]:

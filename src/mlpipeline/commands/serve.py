@@ -15,13 +15,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mlpipeline.adapters import workers as processes
 from mlpipeline.adapters.files import read_json, write_json, write_text
-from mlpipeline.adapters.modelstore import load_verified, model_file
-from mlpipeline.core import contract as contract_mod
-from mlpipeline.core.prediction import Served
 from mlpipeline.errors import PipelineError, run_main
+
+if TYPE_CHECKING:  # the supervisor of several workers never loads a model, nor what loads one
+    from mlpipeline.core.prediction import Served
 
 BUNDLE = {
     "model": "model.joblib",
@@ -51,8 +52,9 @@ def from_registry(
 ) -> tuple[Served, str, Path]:
     """The model `make predict` would use, verified; its contract's YAML text; its file."""
     # Only a model from the registry or workspace needs these; the container loads --model-dir.
-    from mlpipeline.adapters.modelstore import contract_text, serving_contract
+    from mlpipeline.adapters.modelstore import contract_text, load_verified, model_file, serving_contract
     from mlpipeline.commands.predict import resolve
+    from mlpipeline.core.prediction import Served
 
     label, commit, card = resolve(root, stage, version)
     text = contract_text(root, commit, card)
@@ -67,6 +69,10 @@ def from_registry(
 
 def from_folder(folder: Path) -> Served:
     """A model exported with ``--export`` (the container's), verified like any other."""
+    from mlpipeline.adapters.modelstore import load_verified
+    from mlpipeline.core import contract as contract_mod
+    from mlpipeline.core.prediction import Served
+
     missing = [name for name in BUNDLE.values() if not (folder / name).exists()]
     if missing:
         raise PipelineError(f"{folder}: not an exported model folder (missing {', '.join(missing)})")
@@ -110,7 +116,7 @@ def build_app(model_dir: Path, log: str | None) -> Any:
     if log:
         from mlpipeline.adapters.servinglog import RowLog
 
-        sink = RowLog(Path(log))
+        sink = RowLog(Path(log), columns=list(served.contract.columns))
     return create_app(served, sink=sink, path=RowPath(served))
 
 
@@ -152,35 +158,40 @@ def main(argv: list[str] | None = None) -> int:
         identity = export(Path(), stage, version, args.export)
         print(f"serve: exported {identity['label']} ({identity['sha256'][:12]}) to {args.export}")
         return 0
-    with tempfile.TemporaryDirectory(prefix="serve.") as scratch:
-        model_dir = args.model_dir
-        if model_dir is None:  # verified and written once, so every worker loads the same folder
-            model_dir = Path(scratch) / "model"
-            export(Path(), stage, version, model_dir)
-        app = build_app(model_dir, args.log or None)  # loaded here first: a bad model stops us now
-        return _serve(app, model_dir, args, workers)
-
-
-def _serve(app: Any, model_dir: Path, args: argparse.Namespace, workers: int) -> int:
-    """Listen, say so, serve; a port in use is one line before anything says the service is up."""
-    from mlpipeline.adapters import workers as processes
-
-    balanced = workers > 1 and processes.balanced_by_kernel()
-    try:
-        # With one socket per worker the workers bind later; this checks the port is free now.
-        sock = processes.listen(args.host, args.port, backlog=None if balanced else processes.BACKLOG)
+    try:  # the port first: a second service on it fails now, not after a model load
+        sockets = processes.claim(args.host, args.port, workers)
     except OSError as exc:
         raise PipelineError(
             f"serve: cannot listen on {args.host}:{args.port}: {exc.strerror};"
             " pick another port (make serve PORT=8001)"
         ) from None
-    ident = app.state.identity
-    fast = "" if app.state.fast else f"; fast path off: {app.state.why_not_fast}"
+    with tempfile.TemporaryDirectory(prefix="serve.") as scratch:
+        model_dir = args.model_dir
+        if model_dir is None:  # verified and written once, so every worker loads the same folder
+            model_dir = Path(scratch) / "model"
+            (export if workers == 1 else export_elsewhere)(Path(), stage, version, model_dir)
+        return _serve(sockets, model_dir, args, workers)
 
-    def ready() -> None:
+
+def export_elsewhere(root: Path, stage: str | None, version: str | None, dest: Path) -> dict[str, Any]:
+    """``export`` in a process of its own: the supervisor of several workers holds no model (each
+    worker loads its own copy; a copy here would be one more)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(export, root, stage, version, dest).result()
+
+
+def _serve(sockets: list[Any], model_dir: Path, args: argparse.Namespace, workers: int) -> int:
+    """Say the service is up once it is, and serve: in this process for one worker, else from
+    worker processes that each load the model (this one never does)."""
+    ident = read_json(model_dir / BUNDLE["identity"])
+
+    def ready(said: str = "") -> None:
         print(
             f"serve: {ident['label']} sha256 {ident['sha256'][:12]} on http://{args.host}:{args.port}"
-            f" with {workers} worker(s){fast}"
+            f" with {workers} worker(s){f'; {said}' if said else ''}"
             " (GET /health, POST /predict, /v2/models/model/infer, /invocations, /docs)",
             file=sys.stderr,
         )
@@ -188,16 +199,14 @@ def _serve(app: Any, model_dir: Path, args: argparse.Namespace, workers: int) ->
             print(f"serve: logging scored rows to {args.log}", file=sys.stderr)
 
     if workers == 1:
-        ready()
-        processes.serve_socket(app, sock)
+        app = build_app(model_dir, args.log or None)
+        ready(app.state.said)
+        processes.serve_socket(app, sockets[0])
         return 0
     options = {"model_dir": str(model_dir), "log": args.log or None}
-    if balanced:
-        sock.close()
-        return processes.run(
-            workers, "mlpipeline.commands.serve:worker_app", options, args.host, args.port, ready
-        )
-    return _shared_socket(sock, options, workers, ready)
+    if len(sockets) > 1:
+        return processes.run(sockets, "mlpipeline.commands.serve:worker_app", options, ready)
+    return _shared_socket(sockets[0], options, workers, ready)
 
 
 def _shared_socket(sock: Any, options: dict[str, Any], workers: int, ready: Any) -> int:
@@ -223,6 +232,7 @@ SERVE_ENV = "MLPIPELINE_SERVE"  # how _shared_socket hands its options to uvicor
 
 def shared_worker_app() -> Any:
     """uvicorn's factory in each of its worker processes."""
+    processes.orphan_watch()
     return worker_app(json.loads(os.environ[SERVE_ENV]))
 
 

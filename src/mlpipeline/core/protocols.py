@@ -44,35 +44,93 @@ def native_rows(body: Any, max_rows: int) -> list[Any]:
     return body["rows"]
 
 
+MLFLOW_FORMS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
 def mlflow_rows(body: Any, max_rows: int) -> list[Any]:
-    """MLflow's ``dataframe_records`` or ``dataframe_split`` (``params`` allowed and ignored)."""
+    """MLflow's four JSON forms (``params`` allowed and ignored): ``dataframe_records`` and
+    ``instances`` (a list of ``{column: value}`` rows), ``dataframe_split`` (``columns`` and
+    ``data``), ``inputs`` (rows as ``instances``, or columns: ``{column: [values]}``)."""
+    # MLflow's own words, so a client that matches on them reads the same answer; like MLflow's
+    # server, keys other than the form (its `params` among them) are not read.
+    required = (
+        f"The input must be a JSON dictionary with exactly one of the input fields {', '.join(MLFLOW_FORMS)}"
+    )
     if not isinstance(body, dict):
-        raise ProtocolError(400, "the body must be a JSON object with dataframe_split or dataframe_records")
-    kinds = {"dataframe_split", "dataframe_records"} & set(body)
-    if len(kinds) != 1 or set(body) - kinds - {"params"}:
         raise ProtocolError(
-            400, "send exactly one of dataframe_split or dataframe_records (and optionally params)"
+            400, f"{required}. Received {'a list' if isinstance(body, list) else type(body).__name__}"
         )
-    if "dataframe_records" in body:
-        records = body["dataframe_records"]
-        if not isinstance(records, list):
-            raise ProtocolError(400, "dataframe_records must be a list of {column: value} objects")
-        _count(len(records), max_rows)
-        return records
-    split = body["dataframe_split"]
+    kinds = [k for k in MLFLOW_FORMS if k in body]
+    if len(kinds) != 1:
+        raise ProtocolError(400, f"{required}. Received dictionary with input fields: {list(body)}")
+    (kind,) = kinds
+    value = body[kind]
+    if kind == "dataframe_split":
+        return _split_rows(value, max_rows)
+    if kind == "inputs" and isinstance(value, dict):
+        return _columns_rows(value, max_rows)
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise ProtocolError(
+            400,
+            f"{kind} must be a list of {{column: value}} rows"
+            + (" or {column: [values]}" if kind == "inputs" else ""),
+        )
+    _count(len(value), max_rows)
+    return value
+
+
+def _split_rows(split: Any, max_rows: int) -> list[Any]:
     if not isinstance(split, dict) or not isinstance(split.get("columns"), list):
         raise ProtocolError(400, "dataframe_split needs columns (a list of names) and data (a list of rows)")
     columns, data = split["columns"], split.get("data")
     if not isinstance(data, list) or not all(isinstance(c, str) for c in columns):
         raise ProtocolError(400, "dataframe_split needs columns (a list of names) and data (a list of rows)")
-    _count(len(data), max_rows)
-    rows = []
-    for i, values in enumerate(data):
+    for i, values in enumerate(data):  # the shape first, the size after: a wrong shape is the answer
         if not isinstance(values, list) or len(values) != len(columns):
             raise ProtocolError(
                 400, f"dataframe_split.data[{i}]: a list of {len(columns)} values, one per column"
             )
-        rows.append(dict(zip(columns, values, strict=True)))
+    _count(len(data), max_rows)
+    return [dict(zip(columns, values, strict=True)) for values in data]
+
+
+def _columns_rows(columns: dict[str, Any], max_rows: int) -> list[Any]:
+    """``{column: [values]}``: every column a list of the same length."""
+    lengths = {name: len(v) for name, v in columns.items() if isinstance(v, list)}
+    if not columns or len(lengths) != len(columns) or len(set(lengths.values())) != 1:
+        raise ProtocolError(
+            400, "inputs as columns must be {column: [values]}, every list of the same length"
+        )
+    rows = next(iter(lengths.values()))
+    _count(rows, max_rows)
+    return [{name: values[i] for name, values in columns.items()} for i in range(rows)]
+
+
+def mlflow_csv_rows(text: str, max_rows: int) -> list[dict[str, Any]]:
+    """MLflow's ``text/csv`` body: a header line of column names, then one row per line; an empty
+    cell is null. Cells stay text: the contract's row model types them (``"34"`` for an integer
+    column is 34), as it does JSON."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise ProtocolError(400, "the CSV body needs a header line of column names")
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if not values:
+            continue  # a blank line, as pandas skips it
+        if len(values) != len(header):
+            raise ProtocolError(
+                400, f"CSV line {number}: {len(values)} values where the header has {len(header)}"
+            )
+        if len(rows) == max_rows:
+            raise ProtocolError(413, f"more than {max_rows} rows; at most {max_rows} per request")
+        rows.append(
+            {name: value if value != "" else None for name, value in zip(header, values, strict=True)}
+        )
+    _count(len(rows), max_rows)
     return rows
 
 
@@ -106,9 +164,8 @@ def v2_rows(body: Any, max_rows: int) -> tuple[list[Any], list[str] | None]:
                 400, f"input {tensor['name']}: one column per input; shape [rows] or [rows, 1]"
             )
     rows = inputs[0]["shape"][0]
-    _count(rows, max_rows)
     columns = {}
-    for tensor in inputs:
+    for tensor in inputs:  # the structure first: a wrong shape is the answer, whatever its size
         name = tensor["name"]
         if tensor["shape"][0] != rows:
             raise ProtocolError(
@@ -124,6 +181,7 @@ def v2_rows(body: Any, max_rows: int) -> tuple[list[Any], list[str] | None]:
         if not isinstance(outputs, list) or not all(isinstance(o, dict) and "name" in o for o in outputs):
             raise ProtocolError(400, "outputs must be a list of {name: ...}")
         wanted = [str(o["name"]) for o in outputs]
+    _count(rows, max_rows)
     return [{name: values[i] for name, values in columns.items()} for i in range(rows)], wanted
 
 
@@ -138,16 +196,42 @@ def _datatype(values: list[Any]) -> str:
     return "BYTES"
 
 
+# The outputs MLServer's scikit-learn runtime answers to, so a client written for it asks here
+# unchanged: `predict` (shape [rows]) and `predict_proba` (shape [rows, classes], row-major).
+MLSERVER_OUTPUTS = ("predict", "predict_proba")
+
+
+def _mlserver_output(scored: Scored, name: str, card: dict[str, Any]) -> dict[str, Any]:
+    if name == "predict":
+        values = scored.column("prediction")
+        return {"name": name, "shape": [len(values)], "datatype": _datatype(values), "data": values}
+    classes = card.get("classes") or []
+    if card["task"] != "classification" or not classes:
+        raise ProtocolError(400, "output predict_proba: this model predicts numbers, not classes")
+    data = [row[f"proba_{c}"] for row in scored.rows for c in classes]
+    return {"name": name, "shape": [len(scored.rows), len(classes)], "datatype": "FP64", "data": data}
+
+
 def v2_response(
-    scored: Scored, model: str, version: str, request_id: Any, wanted: list[str] | None
+    scored: Scored,
+    model: str,
+    version: str,
+    request_id: Any,
+    wanted: list[str] | None,
+    card: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The inference response: one tensor per output column, in `make predict`'s columns."""
+    """The inference response: one tensor per output column, in `make predict`'s columns (and
+    MLServer's ``predict`` and ``predict_proba`` when asked for by name)."""
     names = wanted if wanted is not None else scored.columns
-    unknown = [n for n in names if n not in scored.columns]
+    known = [*scored.columns, *(MLSERVER_OUTPUTS if card else ())]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ProtocolError(400, f"unknown output {unknown[0]}; outputs: {', '.join(scored.columns)}")
+        raise ProtocolError(400, f"unknown output {unknown[0]}; outputs: {', '.join(known)}")
     outputs = []
     for name in names:
+        if name in MLSERVER_OUTPUTS and name not in scored.columns and card is not None:
+            outputs.append(_mlserver_output(scored, name, card))
+            continue
         values = scored.column(name)
         outputs.append({"name": name, "shape": [len(values)], "datatype": _datatype(values), "data": values})
     answer: dict[str, Any] = {

@@ -21,9 +21,12 @@ HOW_TO_READ = (
     " **better** when the whole interval is an improvement; within t, **no detectable change**"
     " (the interval includes zero) or **worse, within the tolerance** (it does not): both pass;"
     " past t, **worse beyond the tolerance** when the interval excludes zero (fail), else the rows"
-    " **cannot tell** (a failure; a warning with `on_inconclusive: warn`). *Detects* is the"
-    " smallest regression these rows find 80% of the time; a tolerance below it cannot be"
-    " resolved. Intervals come from a seeded paired bootstrap (1,000 resamples of the compared rows)."
+    " **cannot tell** (a failure; a warning with `on_inconclusive: warn`). So a rule fails when the"
+    " change is past t (and, with `warn`, its interval excludes zero): *fails t / 2t* is how often it"
+    " fails a true regression of the tolerance and of twice it, at these rows' noise. The tolerance"
+    " is where the gate is indifferent (about half of true regressions of exactly t fail, at any"
+    " row count); twice the tolerance is what it should stop. Intervals come from a seeded paired"
+    " bootstrap (1,000 resamples of the compared rows)."
 )
 
 
@@ -72,16 +75,23 @@ def _compared_with(o: r.Outcome) -> str:
 
 def rule_table(outcomes: list[r.Outcome] | list[dict[str, Any]]) -> str:
     """Rules as a Markdown table: value and change with their intervals, and the verdict in words."""
-    head = ["rule", "value [95% interval]", "threshold", "base", "change [95% interval]", "detects"]
+    head = ["rule", "value [95% interval]", "threshold", "base", "change [95% interval]", "fails t / 2t"]
     lines = ["| " + " | ".join([*head, "compared", "result"]) + " |", "|---" * (len(head) + 2) + "|"]
     for o in map(_outcome, outcomes):
         change = _with_interval(o.delta, o.delta_low, o.delta_high, sign=True) if o.delta is not None else "–"
         lines.append(
             f"| {r.describe(o)} | {_with_interval(o.value, o.low, o.high)} | {fmt(o.threshold)}"
-            f" | {_compared_with(o)} | {change} | {fmt(o.detectable)} | {o.comparison or '–'}"
+            f" | {_compared_with(o)} | {change} | {_power(o)} | {o.comparison or '–'}"
             f" | {_result(o)} |"
         )
     return "\n".join(lines)
+
+
+def _power(o: r.Outcome) -> str:
+    """How often a regression rule fails a true regression of its tolerance, and of twice it."""
+    if o.fails_at_tolerance is None or o.fails_at_twice is None:
+        return "–"
+    return f"{o.fails_at_tolerance:.0%} / {o.fails_at_twice:.0%}"
 
 
 def rule_lines(outcomes: list[r.Outcome]) -> list[str]:

@@ -18,8 +18,41 @@ WORSE_WITHIN = "worse, within the tolerance"
 WORSE = "worse beyond the tolerance"
 CANNOT_TELL = "cannot tell"
 TIMED = "same run"  # both models timed in one run, without an interval
-# A regression this many standard errors away is detected 80% of the time by a two-sided 95% interval.
+# The 95% interval's half-width, and 80% power, in standard errors.
 Z_INTERVAL, Z_POWER = 1.959964, 0.841621
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def decision_power(bound: float, se: float, lenient: bool) -> tuple[float, float, float]:
+    """How a regression rule decides at standard error ``se``: the chance it fails a true
+    regression of ``bound`` and of twice it, and the regression it fails 80% of the time.
+
+    It fails when the change is past the tolerance (``lenient``, ``on_inconclusive: warn``: and
+    the interval excludes no change too), so with the estimate normal around the true change, a
+    regression exactly at the tolerance fails half the time, whatever the rows: the tolerance is
+    where the gate is indifferent, and twice it is what it reliably stops.
+    """
+    edge = max(bound, Z_INTERVAL * se) if lenient else bound
+    return (
+        _normal_cdf((bound - edge) / se),
+        _normal_cdf((2 * bound - edge) / se),
+        edge + Z_POWER * se,
+    )
+
+
+def rows_for_twice(bound: float, se: float, rows: int, lenient: bool) -> int | None:
+    """Rows at which a regression of twice ``bound`` fails 80% of the time, when ``rows`` (at
+    standard error ``se``) fail it less often; None when they already do."""
+    if decision_power(bound, se, lenient)[1] >= 0.8:
+        return None
+    # se shrinks as 1/sqrt(rows); the target se solves 2*bound - edge(se) = Z_POWER * se.
+    target = 2 * bound / (Z_INTERVAL + Z_POWER) if lenient else bound / Z_POWER
+    if lenient and Z_INTERVAL * target < bound:
+        target = bound / Z_POWER
+    return math.ceil(rows * (se / target) ** 2)
 
 
 @dataclass(frozen=True)
@@ -41,8 +74,13 @@ class Outcome:
     delta_high: float | None = None
     comparison: str = ""  # regression rules: paired, unpaired, or same-run (timing)
     finding: str = ""  # regression rules: BETTER, NO_CHANGE, WORSE_WITHIN, WORSE or CANNOT_TELL
-    detectable: float | None = None  # the smallest regression these rows detect at 80% power
-    rows_needed: int | None = None  # rows that would detect the tolerance, when it is below that
+    # Regression rules, as decisions at these rows' standard error: how often the rule fails a true
+    # regression of its tolerance and of twice it, the regression it fails 80% of the time, and
+    # the rows that would fail twice the tolerance 80% of the time, when these rows do not.
+    fails_at_tolerance: float | None = None
+    fails_at_twice: float | None = None
+    detectable: float | None = None
+    rows_needed: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -214,27 +252,30 @@ def _regression(rule: Rule, higher: bool, ev: Evidence, low: float | None, high:
         finding, status = WORSE, FAIL
     else:
         finding, status = CANNOT_TELL, inconclusive
-    detectable = round((Z_INTERVAL + Z_POWER) * ev.se, 6) if ev.se else None
-    needed = None
-    if detectable and ev.rows and rule.bound > 0 and detectable > rule.bound:
-        needed = math.ceil(ev.rows * (detectable / rule.bound) ** 2)
-    note = _finding_note(finding, past, rule.bound, detectable, needed)
-    return _outcome(rule, ev, low, high, threshold, status, note, delta, finding, detectable, needed)
+    power = None
+    if ev.se and rule.bound > 0:
+        lenient = rule.on_inconclusive == "warn"
+        at_t, at_2t, stops = decision_power(rule.bound, ev.se, lenient)
+        needed = rows_for_twice(rule.bound, ev.se, ev.rows, lenient) if ev.rows else None
+        power = (round(at_t, 4), round(at_2t, 4), round(stops, 6), needed)
+    note = _finding_note(finding, past, rule.bound, power)
+    return _outcome(rule, ev, low, high, threshold, status, note, delta, finding, power)
 
 
-def _finding_note(
-    finding: str, past: bool, bound: float, detectable: float | None, needed: int | None
-) -> str:
-    """The verdict in words, and what the rows can resolve when that matters."""
+def _finding_note(finding: str, past: bool, bound: float, power: tuple | None) -> str:
+    """The verdict in words, and, when these rows stop twice the tolerance less than 80% of the
+    time, how many rows would."""
     if finding == CANNOT_TELL:
         where = "past" if past else "within"
         note = f"cannot tell: the change is {where} the tolerance, and the interval includes no change"
     else:
         note = finding
-    if needed is not None and finding not in (BETTER, WORSE):
+    if power is not None and power[3] is not None and finding not in (BETTER, WORSE):
+        at_t, at_2t, stops, needed = power
         note += (
-            f"; these rows detect a regression of {detectable:.3g} (80% power), more than the tolerance"
-            f" {bound:g}: about {needed:,} rows would resolve it"
+            f"; a true regression of {bound:g} fails {at_t:.0%} of the time here and of {2 * bound:g}"
+            f" only {at_2t:.0%}; one of {stops:.3g} fails 80%: about {needed:,} rows would fail twice"
+            " the tolerance 80% of the time"
         )
     return note
 
@@ -249,12 +290,12 @@ def _outcome(
     note: str,
     delta: float | None = None,
     finding: str = "",
-    detectable: float | None = None,
-    needed: int | None = None,
+    power: tuple | None = None,
 ) -> Outcome:
+    at_t, at_2t, stops, needed = power or (None, None, None, None)
     return Outcome(
         rule.metric, rule.kind, rule.bound, ev.value, threshold, ev.base_value, status, note,
-        low, high, delta, ev.delta_low, ev.delta_high, ev.comparison, finding, detectable, needed,
+        low, high, delta, ev.delta_low, ev.delta_high, ev.comparison, finding, at_t, at_2t, stops, needed,
     )  # fmt: skip
 
 

@@ -21,12 +21,54 @@ _HASH_KEY = "mlpipeline-split"
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """A numeric or boolean column as float64: the same value, the same bits, whether a file's
+    reader gave int64, a nullable Int64, or float64 because one value was missing (-0.0 is 0.0,
+    every missing value one NaN)."""
+    floats = values.astype("float64") + 0.0
+    return floats.where(floats.notna(), np.nan)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """A column as text, a whole number written the same whatever its dtype (5, never 5.0)."""
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values.astype(str)
+    floats = _numbers(values)
+    whole = floats.notna() & (floats % 1 == 0) & (floats.abs() < 2**63)
+    text = floats.astype(str)
+    text[whole] = floats[whole].astype("int64").astype(str)
+    return text
+
+
+def canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as its values, not its dtypes: numbers and booleans as float64 (text, dates and
+    categoricals hash by value already). Appending a row with a missing integer turns a column
+    from int64 into float64; without this, every row's hash, and so its side of the split,
+    moved."""
+    return pd.DataFrame(
+        {
+            name: _numbers(col)
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+            else col
+            for name, col in frame.items()
+        },
+        index=frame.index,
+    )
+
+
+def value_hashes(values: pd.DataFrame | pd.Series, hash_key: str | None = None) -> np.ndarray:
+    """64-bit hashes of each row of a frame, or each value of a column, by value (``canonical``)."""
+    found = canonical(values) if isinstance(values, pd.DataFrame) else canonical(values.to_frame()).iloc[:, 0]
+    kwargs = {"hash_key": hash_key} if hash_key else {}
+    return pd.util.hash_pandas_object(found, index=False, **kwargs).to_numpy()
+
+
 def row_keys(frame: pd.DataFrame, id_column: str | None) -> np.ndarray:
-    """A 64-bit key per row: the hash of its id as text, else of all its values."""
+    """A 64-bit key per row: the hash of its id as text, else of all its values, by value."""
     if id_column and id_column in frame.columns:
-        values = frame[id_column].astype(str)
+        values = _text(frame[id_column])
         return pd.util.hash_pandas_object(values, index=False, hash_key=_HASH_KEY).to_numpy()
-    return pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEY).to_numpy()
+    return value_hashes(frame, _HASH_KEY)
 
 
 def uniform(keys: np.ndarray, seed: int) -> np.ndarray:

@@ -133,7 +133,12 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
         encode = PartitionEncoder(preprocess, features, target, classes)
         width = len(preprocess.get_feature_names_out())
         model, holders = dask.fit_lightgbm(
-            estimator, list(zip(files, rows, strict=True)), encode, width, categorical_positions(kinds)
+            estimator,
+            list(zip(files, rows, strict=True)),
+            encode,
+            width,
+            categorical_positions(kinds),
+            classes,
         )
         where = f"{dask.where}; {holders} worker(s) held its {sum(rows):,} rows"
         where += f", peak memory per worker {dask.worker_peak_mb():.0f} MB"
@@ -146,11 +151,42 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
     return pipeline, facts, f"trained on the {where}"
 
 
+def even_rows(path: str, rows: int) -> pd.DataFrame:
+    """On a worker: every k-th row of a partition, at most ``rows`` of them (all when it has fewer)."""
+    frame = read_partition(path)
+    step = max(1, -(-len(frame) // rows))
+    return frame.iloc[::step]
+
+
+def fit_sampled(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[str, Any], str]:
+    """An estimator that trains in one process, on the Dask engine: on an even sample of at most
+    ``engine.train_sample_rows`` rows of the train split, gathered from its partitions by the
+    workers (all of them, in order, when there are fewer: the local engine's model)."""
+    files = partition_paths(layout.train)
+    total = sum(parquet_rows(f) for f in files)
+    limit = settings.engine.train_sample_rows
+    with cluster.dask_cluster(settings.engine) as dask:
+        parts = dask.map(partial(even_rows, rows=max(1, limit // len(files))), files)
+        where = dask.where
+    frame = concat_parts(parts)
+    pipeline, facts = fit(settings, frame)
+    if len(frame) == total:
+        return pipeline, facts, f"trained in this process on all {total:,} rows, gathered from the {where}"
+    said = (
+        f"trained in this process on an even sample of {len(frame):,} of the {total:,} train rows"
+        f" (engine.train_sample_rows: {limit:,}; only lightgbm trains across the workers), from the {where}"
+    )
+    print(f"train: {settings.model.estimator}: {said}", file=sys.stderr)
+    return pipeline, {**facts, "trained_on_rows": len(frame)}, said
+
+
 def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Train, then write the model and its card atomically."""
     validation = read_json(layout.validation)
     if settings.engine.name == "dask" and settings.model.estimator == "lightgbm":
         pipeline, facts, where = fit_on_cluster(settings, layout)
+    elif settings.engine.name == "dask":
+        pipeline, facts, where = fit_sampled(settings, layout)
     else:
         pipeline, facts = fit(settings, read_parquet(layout.train))
         where = "trained in this process"

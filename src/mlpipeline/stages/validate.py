@@ -32,7 +32,7 @@ from mlpipeline.config import DataSettings, Settings, SplitSettings, load_settin
 from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import partitions
 from mlpipeline.core.frames import quality_figures, split_ready
-from mlpipeline.core.split import assign, recorded, sample, split, time_cutoff, times_of
+from mlpipeline.core.split import assign, recorded, sample, split, time_cutoff, times_of, value_hashes
 from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
@@ -184,9 +184,9 @@ def _bucket_name(key: int, bucket: int) -> str:
 
 
 def _hashes(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """64-bit hashes of each row (``ROWS``) or of one column's values, as text."""
-    values = frame if name == ROWS else frame[name].astype(str)
-    return pd.util.hash_pandas_object(values, index=False).to_numpy()
+    """64-bit hashes of each row (``ROWS``) or of one column's values, by value: the same row in
+    a file where a gap made an integer column float hashes the same (``split.value_hashes``)."""
+    return value_hashes(frame if name == ROWS else frame[name])
 
 
 def _bucketed_hashes(frame: pd.DataFrame, hashed: list[str], keys: list[str], buckets: int) -> dict[str, Any]:
@@ -337,7 +337,8 @@ def _partitioned_report(
         if settings.split.policy == "stratified" and one_sided:
             raise PipelineError(
                 f"split: class(es) {', '.join(one_sided)} of '{data.target}' landed all on one side of the"
-                " split; with so few rows use a larger split.test_size or engine.name: local"
+                " split, and a partitioned table's split (a hash of each row, on either engine) cannot move"
+                " rows across as one file's can: use a larger split.test_size, or more rows of that class"
             )
     columns = parts[0]["column_names"]
     for name in [data.id_column, settings.split.group_column, settings.split.time_column]:
