@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import queue
 import signal
 import socket
@@ -74,14 +75,12 @@ def claim(host: str, port: int, workers: int) -> list[socket.socket]:
     return [listen(host, port, reuse_port=True) for _ in range(workers)]
 
 
-def orphan_watch(seconds: float = 1.0) -> None:
-    """Stop this worker (SIGTERM to itself: uvicorn finishes what it holds) when the process that
-    started it is gone, checked every ``seconds`` in a daemon thread."""
-    import os
+def orphan_watch(parent: int, seconds: float = 1.0) -> None:
+    """Stop this worker (SIGTERM to itself: uvicorn finishes what it holds) once ``parent`` (its
+    supervisor's pid, passed in: a supervisor killed while this worker still started would
+    otherwise go unnoticed) is no longer its parent, checked every ``seconds`` in a daemon thread."""
     import threading
     import time
-
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -99,9 +98,9 @@ def serve_socket(app: Any, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _worker(factory: str, options: dict[str, Any], sock: socket.socket, ready: Any) -> None:
+def _worker(factory: str, options: dict[str, Any], sock: socket.socket, ready: Any, parent: int) -> None:
     """One worker: build the app, say so (with what its app says of itself), serve its socket."""
-    orphan_watch()
+    orphan_watch(parent)
     try:
         module, name = factory.split(":")
         app = getattr(importlib.import_module(module), name)(options)
@@ -128,7 +127,9 @@ def run(
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
     processes = [
-        context.Process(target=_worker, args=(factory, options, sock, ready), name=f"serve-worker-{i}")
+        context.Process(
+            target=_worker, args=(factory, options, sock, ready, os.getpid()), name=f"serve-worker-{i}"
+        )
         for i, sock in enumerate(sockets)
     ]
     stopping = False

@@ -214,7 +214,7 @@ def _shared_socket(sock: Any, options: dict[str, Any], workers: int, ready: Any)
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ[SERVE_ENV] = json.dumps(options)
+    os.environ[SERVE_ENV] = json.dumps({**options, "supervisor": os.getpid()})
     config = uvicorn.Config(
         "mlpipeline.commands.serve:shared_worker_app",
         factory=True,
@@ -232,8 +232,9 @@ SERVE_ENV = "MLPIPELINE_SERVE"  # how _shared_socket hands its options to uvicor
 
 def shared_worker_app() -> Any:
     """uvicorn's factory in each of its worker processes."""
-    processes.orphan_watch()
-    return worker_app(json.loads(os.environ[SERVE_ENV]))
+    options = json.loads(os.environ[SERVE_ENV])
+    processes.orphan_watch(options["supervisor"])
+    return worker_app(options)
 
 
 if __name__ == "__main__":
