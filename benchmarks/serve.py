@@ -10,6 +10,9 @@
   that break the contract, malformed JSON, NaN, bodies over the byte limit (declared, with
   ``Expect: 100-continue`` as curl sends them) and over the row limit: 5xx answers and dropped
   connections counted, p50/p99 of the good requests, the server's resident memory before and after.
+- Bounds: one worker under the worst bodies (the most rows a request holds, 8 MiB of empty
+  objects, more large requests at once than its budget): its peak resident memory, and `/health`'s
+  p50/p99 while they run.
 
 The service is `make serve`'s command (uvicorn) in a subprocess, on the project's bundled sample.
 """
@@ -313,6 +316,69 @@ def load_and_faults(
     }
 
 
+def bounds(root: Path, env: dict, rows: list[dict], seconds: float) -> dict:
+    """What the worst bodies cost one worker, and whether `/health` waits behind them.
+
+    Bodies: the most rows a request may hold (10,000 real rows, scored), a body of the most JSON
+    values a byte limit allows (8 MiB of ``{}`` rows, refused before parsing), and more large
+    requests at once than the worker's budget (the rest refused with 503). Meanwhile a sampler
+    reads the worker's resident memory every 20 ms and a client times `/health`.
+    """
+    import threading
+
+    from mlpipeline.adapters.http import MAX_BYTES, MAX_LARGE
+
+    port = _port()
+    server = _server(root, env, port, 1)
+    big = json.dumps({"rows": (rows * (10_000 // len(rows) + 1))[:10_000]}).encode()
+    empties = b'{"rows": [' + b"{}," * ((MAX_BYTES - 20) // 3) + b"{}]}"
+    plan = [("rows_10000", _request(big)), ("empty_objects_8mib", _request(empties))]
+    stop, peak = threading.Event(), [0.0]
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _tree_rss_mb(server.pid))
+            time.sleep(0.02)
+
+    # `/health` is timed from a process of its own: a thread here would wait for this process's
+    # interpreter lock behind the load clients, and count that as the server's latency.
+    ping = (
+        "import http.client, sys, time\n"
+        f"c = http.client.HTTPConnection('127.0.0.1', {port}, timeout=60)\n"
+        f"end = time.monotonic() + {seconds}\n"
+        "while time.monotonic() < end:\n"
+        "    t = time.perf_counter(); c.request('GET', '/health'); c.getresponse().read()\n"
+        "    print((time.perf_counter() - t) * 1000, flush=True); time.sleep(0.01)\n"
+    )
+
+    try:
+        base = _tree_rss_mb(server.pid)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        pinger = subprocess.Popen([sys.executable, "-c", ping], stdout=subprocess.PIPE, text=True)
+        found = asyncio.run(_clients(port, plan, seconds, MAX_LARGE + 2))
+        health = [float(line) for line in pinger.communicate(timeout=60)[0].split()]
+        stop.set()
+        sampler.join(timeout=10)
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait(timeout=30)
+    statuses = found["statuses"]
+    return {
+        "seconds": seconds,
+        "clients": MAX_LARGE + 2,
+        "large_budget": MAX_LARGE,
+        "answers": {k: {str(s): n for s, n in sorted(v.items())} for k, v in sorted(statuses.items())},
+        "server_errors_5xx": sum(n for v in statuses.values() for s, n in v.items() if s >= 500 and s != 503),
+        "rss_mb_idle": base,
+        "rss_mb_peak": round(peak[0], 1),
+        "health_p50_ms": _pct(health, 50),
+        "health_p99_ms": _pct(health, 99),
+        "health_requests": len(health),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--single", type=int, default=300, help="single-row requests timed")
@@ -350,12 +416,14 @@ def main() -> int:
         figures["load_and_faults"] = load_and_faults(
             root, project.env, rows, column, args.load_seconds, args.fault_clients, args.workers
         )
+        figures["bounds"] = bounds(root, project.env, rows, args.load_seconds)
     print(json.dumps(figures, indent=2))
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
     faults = figures["load_and_faults"]
     survived = (
         faults["server_errors_5xx"] == 0
+        and figures["bounds"]["server_errors_5xx"] == 0
         and faults["dropped_connections"] == 0
         and faults["healthy_after"]
         and all(

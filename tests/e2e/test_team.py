@@ -11,21 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import Repo, reproduce
+from tests.conftest import Repo
 
 integration, e2e = pytest.mark.integration, pytest.mark.e2e
-
-
-def adopt(repo: Repo, command) -> None:
-    """The sample's rows as another project's data (a date column added), adopted and committed."""
-    frame = pd.read_csv(repo.path / "data/raw/telco_churn.csv").drop(columns=["contract"])
-    frame["signed_on"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(frame["tenure"] * 30, unit="D")
-    source = repo.path.parent / "customers.csv"
-    frame.to_csv(source, index=False)
-    done = command(repo, "usedata", "--data", str(source), "--target", "churn")
-    assert done.returncode == 0, done.stderr
-    assert reproduce(repo)
-    repo.commit("adopt customers.csv")
 
 
 @integration
@@ -56,41 +44,16 @@ def test_use_data_leaves_nothing_of_the_old_data_and_says_where_a_clone_gets_the
 
 @integration
 def test_a_clone_whose_data_is_on_no_remote_stops_with_what_to_run(repo: Repo, command) -> None:
-    adopt(repo, command)
+    from mlpipeline.adapters.remote import unset_default
+
+    unset_default(repo.path)  # the project of one machine: no default remote
+    repo.commit("no remote")
     mate = repo.clone(repo.path, "mate")
     done = command(mate, "sync", "pull")
     assert done.returncode == 1
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
-    assert "data/raw/customers.csv is not in this clone, and the project has no DVC remote" in line
+    assert "data/raw/telco_churn.csv is not in this clone, and the project has no DVC remote" in line
     assert "make remote URL=" in line and "make push" in line
-
-
-@integration
-def test_a_shared_folder_is_checked_then_pushed_to_and_the_checklist_follows(
-    repo: Repo, command, tmp_path
-) -> None:
-    adopt(repo, command)
-    shared = tmp_path / "team-share" / "dvc"
-    done = command(repo, "remote", "--url", str(shared))
-    assert done.returncode == 0, done.stderr
-    assert f"this machine can write to 'storage' ({shared})" in done.stdout
-    assert "remote = storage" in (repo.path / ".dvc/config").read_text()
-    # Not pushed yet: the checklist and a teammate's pull both say so.
-    doctor = command(repo, "doctor")
-    assert doctor.returncode == 1 and "data on the remote" in doctor.stdout and "make push" in doctor.stdout
-    repo.commit("the team's remote")
-    mate = repo.clone(repo.path, "mate")
-    pulled = command(mate, "sync", "pull")
-    assert pulled.returncode == 1 and "it was committed without `make push`" in pulled.stderr
-    assert command(repo, "sync", "push").returncode == 0
-    assert command(mate, "sync", "pull").returncode == 0
-    assert (mate.path / "data/raw/customers.csv").read_bytes() == (
-        repo.path / "data/raw/customers.csv"
-    ).read_bytes()
-    assert "up to date" in mate.dvc("status").stdout  # nothing to train
-    doctor = command(repo, "doctor")
-    assert doctor.returncode == 0, doctor.stdout
-    assert "unchecked  GitHub settings" in doctor.stdout  # no GitHub origin here: said, not passed
 
 
 @integration
@@ -109,16 +72,24 @@ def test_a_remote_that_cannot_be_written_is_refused_with_the_reason(repo: Repo, 
 
 @e2e
 def test_make_remote_push_and_doctor_then_a_teammates_make_repro_trains_nothing(repo: Repo, tmp_path) -> None:
-    shared = tmp_path / "share"
-    repo.make("remote", f"URL={shared}")
+    """A shared folder as the team's remote: checked by writing to it, the checklist that says the
+    data is not there yet, the teammate's clone told the same, then pushed and pulled."""
+    shared = tmp_path / "team-share" / "dvc"
+    said = repo.make("remote", f"URL={shared}").stdout
+    assert f"this machine can write to 'storage' ({shared})" in said
+    assert "remote = storage" in (repo.path / ".dvc/config").read_text()
+    doctor = repo.make("doctor", check=False)
+    assert doctor.returncode != 0 and "data on the remote" in doctor.stdout and "make push" in doctor.stdout
     repo.commit("the team's remote")
     mate = repo.clone(repo.path, "mate")
-    (mate.path / "data/raw/telco_churn.csv").unlink(missing_ok=True)
     failed = mate.make("repro", check=False)
     assert failed.returncode != 0 and "gate: PASSED" not in failed.stdout  # never a pass after an error
-    assert "data/raw/telco_churn.csv is not on the default remote 'storage'" in failed.stderr
+    (line,) = [x for x in failed.stderr.splitlines() if x.startswith("error:")]
+    assert "data/raw/telco_churn.csv is not on the default remote 'storage'" in line
+    assert "it was committed without `make push`" in line
     repo.make("push")
-    assert repo.make("doctor").returncode == 0
+    doctor = repo.make("doctor")
+    assert "unchecked  GitHub settings" in doctor.stdout  # no GitHub origin here: said, not passed
     done = mate.make("repro")
     assert "Stage 'train' didn't change, skipping" in done.stdout and "Running stage" not in done.stdout
     assert "gate: PASSED" in done.stdout

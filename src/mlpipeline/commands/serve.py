@@ -117,7 +117,18 @@ def build_app(model_dir: Path, log: str | None) -> Any:
         from mlpipeline.adapters.servinglog import RowLog
 
         sink = RowLog(Path(log), columns=list(served.contract.columns))
-    return create_app(served, sink=sink, path=RowPath(served))
+    app = create_app(served, sink=sink, path=RowPath(served))
+    # What is loaded now (libraries, the model) lives as long as the process: out of the garbage
+    # collector's sight, a full collection after a large request does not walk it, holding the
+    # interpreter (and `/health`) for a quarter of a second.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    # The heavy-work thread hands the interpreter to the event loop every millisecond, not every
+    # five: a `/health` beside a 10,000-row request takes a few such turns.
+    sys.setswitchinterval(0.001)
+    return app
 
 
 def worker_app(options: dict[str, Any]) -> Any:
