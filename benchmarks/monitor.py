@@ -6,6 +6,8 @@
 - Detection: shifted batches (a numeric column scaled, a category's share moved, nulls injected,
   a new category) of 1,500 rows, each must be flagged, naming the moved column and no other; and
   for each shift the smallest batch flagged in at least 80% of ``DETECT_BATCHES`` batches.
+- Labels: how often the quality rules fail batches of the model's own test rows with k labels of
+  the rarer class (no change at all): the false alarms monitor.min_labels keeps from a retrain.
 - Cost: `make monitor`'s command on 100k and 1M rows (the sample's rows, resampled): wall time
   and the peak resident memory of the process.
 
@@ -130,6 +132,43 @@ def smallest_detected(judge: Judge, sample: pd.DataFrame, shift, batches: int = 
     return None
 
 
+LABELS_PER_CLASS = (10, 20, 30, 40, 50, 60, 80)
+
+
+def label_false_alarms(judge: Judge, root: Path, draws: int, rng: np.random.Generator) -> list[dict]:
+    """How often the project's quality rules fail a batch of the model's own test rows (no
+    change at all) with k labels of each class, the rest of the class shares as in the test
+    split: what monitor.min_labels guards against (a retrain on a handful of labels)."""
+    from mlpipeline.core import monitoring
+    from mlpipeline.core.compare import large_sample_intervals
+
+    card, target = judge.card, judge.card["target"]
+    test = pd.read_parquet(root / "data/prepared/test.parquet")
+    proba = judge.model.predict_proba(test[[f["name"] for f in card["features"]]])
+    y = test[target].astype(str).to_numpy(object)
+    metrics = json.loads((root / "metrics/metrics.json").read_text())
+    by_class = {c: np.flatnonzero(y == str(c)) for c in card["classes"]}
+    rarest = min(len(rows) for rows in by_class.values())
+    out = []
+    for k in LABELS_PER_CLASS:
+        failed = 0
+        for _ in range(draws):
+            picked = np.concatenate(
+                [rng.choice(rows, int(k * len(rows) / rarest), replace=False) for rows in by_class.values()]
+            )
+            labelled = large_sample_intervals(
+                "classification", y[picked], proba[picked], card["classes"], card.get("positive_class")
+            )
+            quality = [r for r in judge.settings.monitor.rules if r.metric in labelled]
+            settings = judge.settings.model_copy(
+                update={"monitor": judge.settings.monitor.model_copy(update={"rules": quality})}
+            )
+            outcomes = monitoring.judge(settings, {}, labelled, metrics, len(picked))
+            failed += monitoring.exit_code(outcomes) != 0
+        out.append({"labels_of_rarest_class": k, "draws": draws, "quality_rule_failed": failed / draws})
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=200, help="same-population batches per size")
@@ -137,6 +176,7 @@ def main() -> int:
         "--detect-batches", type=int, default=DETECT_BATCHES, help="batches per size and shift"
     )
     parser.add_argument("--scales", default="100000,1000000")
+    parser.add_argument("--label-draws", type=int, default=400, help="labelled batches per label count")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     figures: dict = {}
@@ -147,6 +187,8 @@ def main() -> int:
         rng = np.random.default_rng(2026)
         judge = Judge(project.path)
         figures["false_alarms"] = false_alarms(judge, sample, args.batches, rng)
+        figures["labels"] = label_false_alarms(judge, project.path, args.label_draws, rng)
+        figures["min_labels"] = judge.settings.monitor.min_labels
         figures["detection"] = []
         for name, (column, shift) in SHIFTS.items():
             flagged, named = judge(shift(sample.sample(ROWS, random_state=7)))
