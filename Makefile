@@ -312,7 +312,7 @@ bench: $(SERVE_STAMP) $(DASK_STAMP) ## Benchmark: pipeline vs script, DVC overhe
 lock: ## Re-resolve the four locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
 	$(UV) pip compile pyproject.toml --group dev --universal --generate-hashes --python-version 3.11 --quiet -o requirements-dev.lock
-	$(UV) pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
+	$(UV) pip compile pyproject.toml --group project --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
 	$(UV) pip compile --group pyproject.toml:serve --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-serve.lock
 	$(UV) pip compile --group pyproject.toml:dask --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-dask.lock
 

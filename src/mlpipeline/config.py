@@ -22,13 +22,6 @@ PARAMS_FILE = Path("params.yaml")
 
 Task = Literal["classification", "regression"]
 SplitPolicy = Literal["stratified", "random", "group", "time"]
-Estimator = Literal[
-    "logistic_regression",
-    "ridge",
-    "random_forest",
-    "hist_gradient_boosting",
-    "lightgbm",
-]
 ESTIMATOR_TASKS: dict[str, tuple[str, ...]] = {
     "logistic_regression": ("classification",),
     "ridge": ("regression",),
@@ -74,18 +67,49 @@ class SplitSettings(_Strict):
         return self
 
 
+# An import path to the project's own code or a package's: package.module:name.
+IMPORT_PATH = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$"
+
+
+class DerivedFeature(_Strict):
+    """One of the project's features: a function or transformer class by import path (a plain
+    string in params.yaml), and a transformer's arguments."""
+
+    path: str = Field(pattern=IMPORT_PATH)
+    args: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+
 class FeatureSettings(_Strict):
-    """Columns kept out of the model (the target and id are always kept out)."""
+    """Columns kept out of the model (the target and id are always kept out), and the features
+    the project derives with its own code (src/project/), inside the model."""
 
     drop: list[str] = []
+    derived: list[DerivedFeature] = []
 
 
 class ModelSettings(_Strict):
-    """The estimator and its hyperparameters (checked against sklearn when train builds it)."""
+    """The estimator and its hyperparameters (checked when train builds it): one of the built-in
+    names, or any scikit-learn-compatible class by import path (``xgboost:XGBClassifier``)."""
 
-    estimator: Estimator
+    estimator: str
     hyperparameters: dict[str, Any] = {}
     seed: int = 42
+
+    @field_validator("estimator")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value in ESTIMATOR_TASKS or re.match(IMPORT_PATH, value):
+            return value
+        names = ", ".join(repr(e) for e in ESTIMATOR_TASKS)
+        raise ValueError(
+            f"{value!r} is not allowed; choose one of: {names}, or an import path such as"
+            " xgboost:XGBClassifier"
+        )
 
 
 class EvaluateSettings(_Strict):
@@ -224,7 +248,7 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
-        if self.task not in ESTIMATOR_TASKS[self.model.estimator]:
+        if self.model.estimator in ESTIMATOR_TASKS and self.task not in ESTIMATOR_TASKS[self.model.estimator]:
             allowed = [e for e, tasks in ESTIMATOR_TASKS.items() if self.task in tasks]
             raise ValueError(
                 f"model.estimator: '{self.model.estimator}' does not do {self.task};"
@@ -261,7 +285,33 @@ def _known(where: str, metric: str, known: dict[str, Any], what: str) -> None:
 
 def load_settings(path: str | Path = PARAMS_FILE) -> Settings:
     """Read and validate ``path``; raise ``PipelineError`` naming every bad key."""
-    return parse_settings(read_yaml(path), source=str(path))
+    data = read_yaml(path)
+    dvc_can_read(Path(path).read_text(encoding="utf-8"), str(path))
+    return parse_settings(data, source=str(path))
+
+
+def dvc_can_read(text: str, source: str) -> None:
+    """DVC reads params.yaml with libyaml (ruamel's C loader), stricter than this one where users
+    meet it: ``derived: [project.features:ratio]`` (a colon inside [...]) stops `dvc repro` with
+    "YAML file structure is corrupted". Said here, before DVC runs, with the fix."""
+    try:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+    except ImportError:  # DVC is not installed here (a served container): nothing to match
+        return
+    try:
+        YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        fix = (
+            '; inside [...] quote a value with a colon (["project.features:ratio"]), or list it one per'
+            " line (- project.features:ratio)"
+            if "':'" in str(problem)
+            else ""
+        )
+        raise PipelineError(f"{source}:{where}: DVC cannot read it: {problem}{fix}") from None
 
 
 class Yaml12Loader(yaml.SafeLoader):

@@ -110,6 +110,9 @@ def test_a_model_that_never_predicts_the_positive_class_is_named_with_what_to_tr
     assert first is not None and "'default'" in first and "class_weight: balanced" in first
     weighted = one_class_hint(none_found, "default", {"class_weight": "balanced"})
     assert weighted is not None and "hist_gradient_boosting" in weighted
+    assert first is not None and "scale_pos_weight" in first  # XGBoost's, for a model by import path
+    xgboost_weighted = one_class_hint(none_found, "default", {"scale_pos_weight": 3.0})
+    assert xgboost_weighted is not None and "hist_gradient_boosting" in xgboost_weighted
     assert one_class_hint({"recall": 0.4}, "default", {}) is None
     unnamed = one_class_hint({"recall": 0.0}, None, {})  # data.positive_class left to training
     assert unnamed is not None and "no row of the positive class" in unnamed

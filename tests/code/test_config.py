@@ -191,12 +191,17 @@ def test_settings_the_last_training_ran_on_are_not_built_again(
     params: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`make repro` and `make ci` build the estimator before DVC runs, unless dvc.lock records a
-    training on the same estimator settings (task and model; other settings may differ). A value
+    training on the same estimator settings (task, model, features; others may differ). A value
     that would be refused shows which happened."""
     from mlpipeline.commands import settings as command
 
     params["model"]["hyperparameters"]["C"] = -1
-    recorded = {"model": copy.deepcopy(params["model"]), "task": params["task"], "data.target": "churn"}
+    recorded = {
+        "model": copy.deepcopy(params["model"]),
+        "task": params["task"],
+        "features": copy.deepcopy(params["features"]),
+        "data.target": "churn",
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     lock = {"schema": "2.0", "stages": {"train": {"params": {"params.yaml": recorded}}}}
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
@@ -217,3 +222,22 @@ def test_settings_the_last_training_ran_on_are_not_built_again(
     (tmp_path / "dvc.lock").unlink()
     with pytest.raises(PipelineError, match=r"model.hyperparameters: The 'C' parameter"):
         command.main([])
+
+
+def test_a_colon_inside_brackets_that_dvc_cannot_read_is_named_with_its_line_and_the_fix(
+    sample: Path, tmp_path: Path
+) -> None:
+    """This loader reads ``[project.features:ratio]``; DVC's (libyaml) does not, and `dvc repro`
+    would only say the file is corrupted."""
+    text = (sample / "params.yaml").read_text()
+    flow = text.replace("  derived: []", "  derived: [project.features:charges_per_month]", 1)
+    assert flow != text
+    (tmp_path / "params.yaml").write_text(flow)
+    line = next(i for i, x in enumerate(flow.splitlines(), 1) if x.startswith("  derived: [project"))
+    said = rf"params.yaml: line {line}: DVC cannot read it: .*quote a value"
+    with pytest.raises(PipelineError, match=said):
+        load_settings(tmp_path / "params.yaml")
+    quoted = text.replace("  derived: []", '  derived: ["project.features:charges_per_month"]', 1)
+    (tmp_path / "params.yaml").write_text(quoted)
+    (read,) = load_settings(tmp_path / "params.yaml").features.derived
+    assert read.path == "project.features:charges_per_month"

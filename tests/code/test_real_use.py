@@ -178,6 +178,19 @@ def test_use_data_sets_monitor_rules_the_task_can_measure(root) -> None:
     ]
 
 
+def test_use_data_empties_derived_features_written_for_the_old_columns(root) -> None:
+    from mlpipeline.commands.usedata import new_params
+    from mlpipeline.config import load_yaml
+
+    frame = pd.DataFrame({"x": np.arange(200.0), "y": np.arange(200.0) * 2})
+    text = (root / "tests/fixtures/sample/params.yaml").read_text()
+    text = text.replace("  derived: []", '  derived: ["project.features:charges_per_month"]')
+    found = plan(frame, "y", None, None)
+    params = load_yaml(new_params(text, found, "data/raw/t.csv", "data/contract.yaml"))
+    assert params["features"]["derived"] == []
+    assert any("features.derived emptied" in note for note in found.notes)
+
+
 @pytest.mark.parametrize(
     ("rows", "share", "widened", "cannot"),
     [(7043, 0.28, False, False), (10000, 0.05, True, False), (300, 0.02, True, True)],

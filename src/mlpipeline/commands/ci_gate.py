@@ -27,6 +27,7 @@ from mlpipeline.config import Settings, load_settings, load_yaml
 from mlpipeline.core import compare, latency, report
 from mlpipeline.core import rules as r
 from mlpipeline.core.contract import load_contract
+from mlpipeline.core.features import input_columns
 from mlpipeline.core.lockdiff import advice, differences, git_add
 from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.core.split import row_keys
@@ -126,7 +127,7 @@ def _rel(layout: Layout, path: Path) -> str:
 
 
 def _x(card: dict[str, Any], frame: Any) -> Any:
-    return frame[[f["name"] for f in card["features"]]]
+    return frame[input_columns(card)]
 
 
 def _predict(model: Any, card: dict[str, Any], frame: Any) -> Any:
@@ -160,7 +161,7 @@ def restore_base(layout: Layout, ref: str, test_columns: list[str], scratch: Pat
     card = read_json_at(root, ref, _rel(layout, layout.model_card))
     if card is None:
         raise PipelineError(f"{ref} has no model card")
-    missing = [f["name"] for f in card["features"] if f["name"] not in test_columns]
+    missing = [name for name in input_columns(card) if name not in test_columns]
     if missing:
         raise PipelineError(
             f"the base model uses columns this branch's test split lacks: {', '.join(missing)}"

@@ -26,6 +26,7 @@ from mlpipeline.adapters.tabular import (
 )
 from mlpipeline.config import EngineSettings
 from mlpipeline.core.evaluation import predict
+from mlpipeline.core.features import input_columns
 from mlpipeline.core.split import row_keys
 
 Scorer = tuple[Any, dict[str, Any]]  # a model and its card
@@ -54,7 +55,7 @@ class Scores:
 
 
 def _features(card: dict[str, Any]) -> list[str]:
-    return [f["name"] for f in card["features"]]
+    return input_columns(card)
 
 
 class PartitionScores:

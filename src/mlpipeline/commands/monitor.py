@@ -30,6 +30,7 @@ from mlpipeline.core import contract as contract_mod
 from mlpipeline.core import drift, monitoring, report
 from mlpipeline.core import profile as profile_mod
 from mlpipeline.core.compare import large_sample_intervals
+from mlpipeline.core.features import input_columns
 from mlpipeline.core.plots import drift_chart
 from mlpipeline.core.prediction import BatchRejectedError, prepare, warning_counts
 from mlpipeline.errors import PipelineError, run_main
@@ -87,7 +88,7 @@ def run(root: Path, input_path: Path, stage: str | None, version: str | None, ou
     with tempfile.TemporaryDirectory() as scratch:
         model = load_verified(model_file(root, commit, Path(scratch)), card)
     ready = prepared.frame
-    x = ready[[f["name"] for f in card["features"]]]
+    x = ready[input_columns(card)]
     scores = profile_mod.model_scores(model, x, card["task"], card.get("positive_class"))
     shifts, score_shift = drift.shifts(
         ready, reference, scores, settings.monitor.psi_threshold, settings.monitor.alpha

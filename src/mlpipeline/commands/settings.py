@@ -42,8 +42,9 @@ def _at(params: Any, dotted: str) -> Any:
     return params
 
 
-# What make_estimator builds from: a change elsewhere (features, data) needs no new check.
-ESTIMATOR_KEYS = ("task", "model")
+# What make_estimator and the derived features are built from: a change elsewhere (data,
+# gate, evaluate) needs no new check.
+ESTIMATOR_KEYS = ("task", "model", "features")
 
 
 def trained_with(params: Any, lock: Any) -> bool:
@@ -71,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # Imported here: scikit-learn takes seconds to load, and `--get` (which make calls before
     # every repro, and workflows call) only reads a setting.
-    from mlpipeline.core.model import make_estimator
+    from mlpipeline.core.model import derived_features, make_estimator
 
     make_estimator(settings)
+    derived_features(settings)  # every import path resolves, before DVC starts a stage
     return 0
 
 

@@ -329,6 +329,12 @@ def new_params(text: str, p: Plan, raw: str, contract: str) -> str:
     doc["split"]["policy"] = "stratified" if p.task == "classification" else "random"
     doc["split"]["group_column"] = doc["split"]["time_column"] = None
     doc["features"]["drop"] = _flow([])
+    if doc["features"].get("derived"):  # they read the old data's columns
+        p.notes.append(
+            "features.derived emptied (they read the old data's columns): src/project/ keeps the code;"
+            " list the features written for these columns again"
+        )
+    doc["features"]["derived"] = _flow([])
     model = doc["model"]
     model["estimator"] = "logistic_regression" if p.task == "classification" else "ridge"
     # Each key a sweep is likely to set is written out (DVC's `-S key=value` overrides only keys

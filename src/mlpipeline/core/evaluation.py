@@ -6,10 +6,13 @@ import time
 from typing import Any
 
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from mlpipeline.config import Settings
 from mlpipeline.core import metrics as m
 from mlpipeline.core import plots
+from mlpipeline.core.features import input_columns
+from mlpipeline.core.project import derived_step
 from mlpipeline.errors import PipelineError
 
 
@@ -21,15 +24,21 @@ def evaluate(
     train_summary: dict[str, Any],
 ) -> dict[str, Any]:
     """Every deterministic evaluation output as plain data: metrics, baseline, slices, plots."""
-    features = [f["name"] for f in card["features"]]
-    _check_slices(settings, test.columns)
-    x, y = test[features], test[settings.data.target]
+    x, y = test[input_columns(card)], test[settings.data.target]
     start = time.perf_counter()
     predictions = predict(model, x, settings.task)
     batch_seconds = time.perf_counter() - start
-    result = figures(settings, card, y, predictions, test[settings.evaluate.slices], train_summary)
+    seen = with_derived(model, test)  # slices may name a derived column
+    _check_slices(settings, seen.columns)
+    result = figures(settings, card, y, predictions, seen[settings.evaluate.slices], train_summary)
     result["plots"]["importance"] = importance(settings, card, model, x, y)
     return {**result, "batch_seconds": batch_seconds}  # timing: goes to the latency file only
+
+
+def with_derived(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the project's derived columns added, when the model derives any."""
+    derive = derived_step(model)
+    return frame if derive is None else derive.transform(frame)
 
 
 def predict(model: Any, x: pd.DataFrame, task: str) -> Any:
@@ -44,9 +53,15 @@ def _check_slices(settings: Settings, columns: Any) -> None:
 
 
 def importance(settings: Settings, card: dict[str, Any], model: Any, x: pd.DataFrame, y: pd.Series) -> Any:
-    """Permutation importance of each feature on ``x`` (the test rows, or a sample of them)."""
+    """Permutation importance of each feature on ``x`` (the test rows, or a sample of them); with
+    derived features, of the model's own features (raw and derived, by name) after the project's
+    step, so the plot shows what the model uses."""
     positive = card.get("positive_class")
     metric = plots.importance_metric(settings.task, positive is not None)
+    derive = derived_step(model)
+    if derive is not None:
+        features = [f["name"] for f in card["features"]]
+        model, x = Pipeline(model.steps[1:]), derive.transform(x)[features]
     return plots.importance(model, x, y, settings.model.seed, metric, positive)
 
 

@@ -205,6 +205,8 @@ def _as_frame(records: list[dict[str, Any]], features: list[dict[str, Any]]) -> 
 def compile_model(model: Any, card: dict[str, Any]) -> tuple[CompiledModel | None, str]:
     """The compiled path for ``model``, or None and the reason the pandas path stays."""
     steps = dict(getattr(model, "named_steps", {}))
+    if "derive" in steps:
+        return None, "the model runs the project's own code (features.derived), which only the pipeline runs"
     preprocess, estimator = steps.get("preprocess"), steps.get("model")
     if preprocess is None or estimator is None or not hasattr(preprocess, "transformers_"):
         return None, "not a pipeline this template builds"

@@ -64,3 +64,14 @@ def positive_class_of(counts: dict[Any, int], settings: Settings) -> Any:
         f"params.yaml: data.positive_class: {wanted!r} is not a class of '{settings.data.target}';"
         f" classes are: {', '.join(map(str, classes))}"
     )
+
+
+def input_columns(card: dict[str, Any]) -> list[str]:
+    """The raw columns a model's Pipeline reads: its features, or with the project's derived
+    features every raw column it was trained with (``inputs``)."""
+    return list(card.get("inputs") or [f["name"] for f in card["features"]])
+
+
+def raw_features(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The card's features that are raw columns (not derived by the project's code)."""
+    return [f for f in card["features"] if "derived" not in f]

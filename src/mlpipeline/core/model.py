@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from mlpipeline.config import Settings
 from mlpipeline.core.features import positive_class_of, select_features
+from mlpipeline.core.project import DerivedFeatures, EncodedLabels, derived_steps, resolve
 from mlpipeline.errors import PipelineError
 
 ESTIMATORS: dict[tuple[str, str], str] = {
@@ -32,18 +33,68 @@ ESTIMATORS: dict[tuple[str, str], str] = {
 LIGHTGBM_DEFAULTS = {"verbose": -1, "deterministic": True, "force_row_wise": True}
 
 
+# The parameter each family takes its seed by, the first one a class has.
+SEED_PARAMETERS = ("random_state", "seed", "random_seed")
+
+
+def estimator_class(settings: Settings) -> Any:
+    """The estimator's class: a built-in name's, or the one an import path names, checked to be a
+    scikit-learn-compatible model of the task (``fit``, ``predict``, ``get_params``; for a
+    classifier ``predict_proba``, which every classification metric and plot but f1 needs)."""
+    name, task = settings.model.estimator, settings.task
+    if (name, task) in ESTIMATORS:
+        module_name, class_name = ESTIMATORS[(name, task)].split(":")
+        try:
+            return getattr(importlib.import_module(module_name), class_name)
+        except ImportError:
+            raise PipelineError(
+                f"params.yaml: model.estimator: {name} needs the {module_name} package,"
+                " which requirements.lock installs: run `make setup`"
+            ) from None
+    cls = resolve(name, "model.estimator")
+    missing = [m for m in ("fit", "predict", "get_params") if not hasattr(cls, m)]
+    if not isinstance(cls, type) or missing:
+        lacks = f"has no {', '.join(missing)}" if missing else "is not a class"
+        raise PipelineError(
+            f"params.yaml: model.estimator: {name} {lacks}; a model is a scikit-learn-compatible class"
+        )
+    kind = getattr(cls, "_estimator_type", None) or _tagged_kind(cls)
+    wanted = "classifier" if task == "classification" else "regressor"
+    if kind is not None and kind != wanted:
+        raise PipelineError(
+            f"params.yaml: model.estimator: {name} is a {kind}; task: {task} needs a {wanted}"
+        )
+    if task == "classification" and not hasattr(cls, "predict_proba"):
+        raise PipelineError(
+            f"params.yaml: model.estimator: {name} has no predict_proba, which roc_auc, brier, log_loss and"
+            " the curves need: choose a classifier that has it, or wrap this one in"
+            " sklearn.calibration:CalibratedClassifierCV (in src/project/models.py)"
+        )
+    return cls
+
+
+def _tagged_kind(cls: Any) -> str | None:
+    """What scikit-learn's tags say a class is (``classifier``, ``regressor``), where it can tell."""
+    try:
+        tags = cls().__sklearn_tags__()
+    except Exception:  # a class that needs arguments, or predates tags: not told here
+        return None
+    return getattr(tags, "estimator_type", None)
+
+
 def make_estimator(settings: Settings) -> Any:
     """The configured estimator, seeded; unknown hyperparameters are named with the allowed ones."""
-    module_name, class_name = ESTIMATORS[(settings.model.estimator, settings.task)].split(":")
+    cls = estimator_class(settings)
+    class_name = cls.__name__
+    lightgbm = cls.__module__.startswith("lightgbm")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except ImportError:
+        defaults = cls().get_params()
+    except TypeError as exc:
         raise PipelineError(
-            f"params.yaml: model.estimator: {settings.model.estimator} needs the {module_name} package,"
-            " which requirements.lock installs: run `make setup`"
+            f"params.yaml: model.estimator: {settings.model.estimator} cannot be made without arguments"
+            f" ({exc}); give it defaults, as scikit-learn's estimators have"
         ) from None
-    lightgbm = module_name == "lightgbm"
-    allowed = {**cls().get_params(), **(LIGHTGBM_DEFAULTS if lightgbm else {})}
+    allowed = {**defaults, **(LIGHTGBM_DEFAULTS if lightgbm else {})}
     unknown = sorted(set(settings.model.hyperparameters) - set(allowed))
     if unknown:
         raise PipelineError(
@@ -51,13 +102,16 @@ def make_estimator(settings: Settings) -> Any:
             f" allowed: {', '.join(sorted(allowed))}"
         )
     params = dict(settings.model.hyperparameters)
-    if "random_state" in allowed:
-        params.setdefault("random_state", settings.model.seed)
+    seed = next((p for p in SEED_PARAMETERS if p in allowed), None)
+    if seed is not None:
+        params.setdefault(seed, settings.model.seed)
     if lightgbm:
         params = {**LIGHTGBM_DEFAULTS, **params}
     estimator = cls(**params)
+    if ":" in settings.model.estimator and settings.task == "classification":
+        estimator = EncodedLabels(estimator)  # labels as codes, answers as labels
     if not hasattr(estimator, "_parameter_constraints"):
-        return estimator  # LightGBM checks its values itself, when it trains
+        return estimator  # LightGBM and models named by import path check their values when they train
     try:
         # scikit-learn checks values only inside fit; checked here, `make repro` refuses a bad
         # value before DVC runs anything (commands/settings.py builds the estimator).
@@ -231,25 +285,60 @@ def build_pipeline(
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
 
 
+def derived_features(settings: Settings) -> DerivedFeatures | None:
+    """The project's derived-features step (``features.derived``), or None when there is none."""
+    if not settings.features.derived:
+        return None
+    return DerivedFeatures(derived_steps(settings.features.derived), settings.data.id_column)
+
+
 def fit(settings: Settings, train: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
-    """Fit the pipeline; return it and the facts the card records about its features and classes."""
+    """Fit the pipeline; return it and the facts the card records about its features and classes.
+
+    With ``features.derived`` the pipeline starts with the project's step: it reads every raw
+    column but the target (``inputs``: a derived feature may use a column the model does not) and
+    adds the derived ones, which the model uses like any other.
+    """
     estimator = make_estimator(settings)  # first, so a bad hyperparameter fails before any work
-    features, left_out = select_features(train, settings)
-    kinds = feature_kinds(train[features])
+    derive = derived_features(settings)
+    y = train[settings.data.target]
+    if isinstance(estimator, EncodedLabels) and settings.task == "classification":
+        estimator.set_params(positive=positive_class_of(y.value_counts().to_dict(), settings))
+    inputs, frame = None, train
+    if derive is not None:
+        inputs = [str(c) for c in train.columns if c != settings.data.target]
+        frame = derive.fit(train[inputs], y).transform(train[inputs])
+    features, left_out = select_features(frame, settings)
+    kinds = feature_kinds(frame[features])
     fit_params: dict[str, Any] = {}
     categories = None
     if is_lightgbm(estimator):  # the other estimators' encoders learn their categories in fit
-        categories = categories_of(train, [c for c, k in kinds.items() if k == "categorical"])
+        categories = categories_of(frame, [c for c, k in kinds.items() if k == "categorical"])
         fit_params["model__categorical_feature"] = categorical_positions(kinds)
     pipeline = build_pipeline(estimator, kinds, categories)
-    y = train[settings.data.target]
+    if derive is not None:
+        pipeline = Pipeline([("derive", derive), *pipeline.steps])
     try:
-        pipeline.fit(train[features], y, **fit_params)
+        pipeline.fit(train[inputs or features], y, **fit_params)
     except InvalidParameterError as exc:
         raise PipelineError(f"params.yaml: model.hyperparameters: {exc}") from None
     classes = pipeline.classes_ if settings.task == "classification" else None
     counts = y.value_counts().to_dict() if settings.task == "classification" else None
-    return pipeline, card_facts(settings, train[features].dtypes, kinds, left_out, classes, counts)
+    facts = card_facts(settings, frame[features].dtypes, kinds, left_out, classes, counts)
+    return pipeline, derived_facts(facts, derive, inputs)
+
+
+def derived_facts(
+    facts: dict[str, Any], derive: DerivedFeatures | None, inputs: list[str] | None
+) -> dict[str, Any]:
+    """The card's facts with what the project's step adds: the raw columns the pipeline reads
+    (``inputs``), and for each derived feature the import path it came from."""
+    if derive is None:
+        return facts
+    for feature in facts["features"]:
+        if feature["name"] in derive.origins_:
+            feature["derived"] = derive.origins_[feature["name"]]
+    return {**facts, "inputs": inputs}
 
 
 def card_facts(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipeline.core import contract as contract_mod
+from mlpipeline.core.features import input_columns
 from mlpipeline.core.frames import model_ready
 from mlpipeline.core.threads import threads_for
 from mlpipeline.errors import PipelineError
@@ -21,15 +22,14 @@ def fill_absent_features(frame: pd.DataFrame, card: dict[str, Any]) -> list[str]
     Only optional contract columns can be absent here (the contract refuses a missing required
     one), and the model imputes missing values, as it does for a null in a present column.
     """
-    absent = [f for f in card["features"] if f["name"] not in frame.columns]
-    for feature in absent:
+    kinds = {f["name"]: f.get("kind") for f in card["features"]}
+    absent = [name for name in input_columns(card) if name not in frame.columns]
+    for name in absent:
         # Text features need missing *text* (object None): a float NaN column meets the encoder's
         # string categories on its float path and fails.
-        missing = None if feature.get("kind") == "categorical" else np.nan
-        frame[feature["name"]] = pd.Series(
-            missing, index=frame.index, dtype=object if missing is None else float
-        )
-    return [f["name"] for f in absent]
+        missing = np.nan if kinds.get(name) in ("numeric", "datetime") else None
+        frame[name] = pd.Series(missing, index=frame.index, dtype=object if missing is None else float)
+    return absent
 
 
 def known_categories(model: Any) -> dict[str, set[Any]]:
@@ -58,19 +58,21 @@ def predict_frame(
     ``limit_threads``: one native thread for a small batch. Thread-pool limits are process-wide,
     so only a command scoring one batch at a time sets them per call; the service sets them once.
     """
-    features = [f["name"] for f in card["features"]]
+    features = input_columns(card)
     out = pd.DataFrame(index=frame.index)
     if card.get("id_column") and card["id_column"] in frame.columns:
         out[card["id_column"]] = frame[card["id_column"]]
     x = frame[features]
     with threads_for(len(x)) if limit_threads else contextlib.nullcontext():
         if card["task"] == "classification":
-            proba = model.predict_proba(x)
+            # As doubles: a float32 model's (XGBoost's) rounded values would show float32 noise
+            # in JSON (0.170181006193161), and a CSV and the service would disagree.
+            proba = np.asarray(model.predict_proba(x), dtype=np.float64)
             out["prediction"] = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
             for i, cls in enumerate(model.classes_):
                 out[f"proba_{cls}"] = proba[:, i].round(6)
         else:
-            out["prediction"] = model.predict(x).round(6)
+            out["prediction"] = np.asarray(model.predict(x), dtype=np.float64).round(6)
     return out
 
 
@@ -114,7 +116,7 @@ def prepare(
     Shared by `make predict`, `make serve` and `make monitor`, so all three read a batch alike.
     """
     frame = frame.drop(columns=[card["target"]], errors="ignore")
-    features = [f["name"] for f in card["features"]]
+    features = input_columns(card)
     checked = contract_mod.serving_check(frame, contract, card["target"], features, known)
     if checked.failures:
         raise BatchRejectedError(checked.failures, source)
@@ -174,4 +176,4 @@ class Served:
     @property
     def features(self) -> list[str]:
         """The columns the model reads."""
-        return [f["name"] for f in self.card["features"]]
+        return input_columns(self.card)

@@ -35,8 +35,12 @@ def one_class_hint(metrics: dict[str, Any], positive: Any, hyperparameters: dict
     first result on skewed classes; None otherwise (``positive``: data.positive_class, if set)."""
     if metrics.get("recall") != 0.0:  # regression has no recall
         return None
-    if "class_weight" not in hyperparameters:
-        fix = "set class_weight: balanced under model.hyperparameters in params.yaml"
+    weights = ("class_weight", "scale_pos_weight", "is_unbalance", "auto_class_weights")
+    if not any(w in hyperparameters for w in weights):
+        fix = (
+            "set class_weight: balanced under model.hyperparameters in params.yaml (a model named by"
+            " import path takes its own: XGBoost's scale_pos_weight, the negative rows per positive one)"
+        )
     else:
         fix = "try model.estimator: hist_gradient_boosting, or more rows of the rarer class"
     which = f"{positive!r} row" if positive is not None else "row of the positive class"

@@ -25,6 +25,7 @@ from mlpipeline.config import Settings, load_settings
 from mlpipeline.core import latency, profile
 from mlpipeline.core.contract import load_contract
 from mlpipeline.core.evaluation import evaluate, figures, importance, predict
+from mlpipeline.core.features import input_columns, raw_features
 from mlpipeline.core.metrics import merge_summaries, target_summary
 from mlpipeline.core.rows import as_records, served_call
 from mlpipeline.errors import run_main
@@ -72,7 +73,7 @@ def evaluate_on_cluster(
     """Each partition predicted where it lives; the figures from what comes back (a target and a
     prediction per row, the slice columns), importance and the profile on an even sample.
     Returns the evaluation and the test and train samples."""
-    features = [f["name"] for f in card["features"]]
+    features, raw = input_columns(card), [f["name"] for f in raw_features(card)]
     target = settings.data.target
     tests, trains = partition_paths(layout.test), partition_paths(layout.train)
     with cluster.dask_cluster(settings.engine) as dask:
@@ -85,7 +86,7 @@ def evaluate_on_cluster(
         )
         rows = max(1, SAMPLE_ROWS // len(trains))
         task = settings.task
-        shares = dask.map(partial(train_share, columns=features, target=target, task=task, rows=rows), trains)
+        shares = dask.map(partial(train_share, columns=raw, target=target, task=task, rows=rows), trains)
     slices = pd.DataFrame(
         {c: concat_series([p["slices"][c] for p in parts]) for c in settings.evaluate.slices}
     )
@@ -111,17 +112,17 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
     """Evaluate the model on the test split and write every output atomically."""
     model = joblib.load(layout.model)
     card = read_json(layout.model_card)
-    features = [f["name"] for f in card["features"]]
+    # The model reads its inputs; the profile describes the raw features (what a batch brings).
+    features, kinds = input_columns(card), {f["name"]: f["kind"] for f in raw_features(card)}
     if settings.engine.name == "dask":
         result, test, train = evaluate_on_cluster(settings, layout, model, card)
     else:
         test = read_parquet(layout.test)
-        train = read_parquet(layout.train, columns=[*features, settings.data.target])
+        train = read_parquet(layout.train, columns=[*kinds, settings.data.target])
         summary = target_summary(settings.task, train[settings.data.target])
         result = evaluate(settings, model, card, test, summary)
-    kinds = {f["name"]: f["kind"] for f in card["features"]}
     scores = profile.model_scores(model, test[features], settings.task, card.get("positive_class"))
-    reference = profile.build(train[features], kinds, scores)
+    reference = profile.build(train[list(kinds)], kinds, scores)
     contract = load_contract(layout.root / settings.data.contract, settings.data.target)
 
     result["latency"] = latency.measure(
