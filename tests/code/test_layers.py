@@ -86,3 +86,7 @@ def test_each_stage_depends_on_exactly_the_code_it_runs() -> None:
         }
         expected = {f"src/{m.replace('.', '/')}.py" for m in runs} | {"src/stage.py"}
         assert _code_deps(stage) == expected, f"dvc.yaml stage {name}: code deps differ from what it imports"
+        # The project's own code runs where the model is built or run (features.derived, a model
+        # by import path): those stages depend on its folder; the others must not re-run for it.
+        runs_project = "mlpipeline.core.project" in runs
+        assert ("src/project" in stage["deps"]) == runs_project, f"dvc.yaml stage {name}: src/project"

@@ -24,7 +24,9 @@ def test_detach_removes_what_copier_leaves_out_of_a_project_and_keeps_the_worksp
     for rel in listed:  # the list is not stale: each is in the template
         assert (root / rel).exists(), rel
     (tmp_path / "copier.yml").write_text((root / "copier.yml").read_text())
-    for rel in [*listed, ".venv/bin/python", ".git/HEAD", "src/mlpipeline/__init__.py"]:
+    kept = [".venv/bin/python", ".git/HEAD", "src/mlpipeline/__init__.py", "src/project/features.py"]
+    kept += ["tests/project/test_features.py"]  # the project's own code, and its tests
+    for rel in [*listed, *kept]:
         target = tmp_path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -32,8 +34,7 @@ def test_detach_removes_what_copier_leaves_out_of_a_project_and_keeps_the_worksp
     removed = detach(tmp_path)
     assert sorted(removed) == sorted(listed)
     assert not any((tmp_path / rel).exists() for rel in listed)
-    assert (tmp_path / ".venv/bin/python").exists() and (tmp_path / ".git/HEAD").exists()
-    assert (tmp_path / "src/mlpipeline/__init__.py").exists()
+    assert all((tmp_path / rel).exists() for rel in kept)
     with pytest.raises(PipelineError, match="already detached"):
         detach(tmp_path)
 

@@ -121,13 +121,13 @@ def file_md5(path: str | Path) -> str:
 
 
 def tree_md5(path: str | Path) -> str:
-    """``file_md5`` of a file; of a folder, the MD5 of each file's relative path and MD5, by path."""
+    """``file_md5`` of a file; of a folder, the MD5 of each file's relative path and MD5, by path
+    (Python's bytecode caches aside: a folder of code hashes as its source)."""
     path = Path(path)
     if not path.is_dir():
         return file_md5(path)
-    lines = [
-        f"{p.relative_to(path).as_posix()} {file_md5(p)}\n" for p in sorted(path.rglob("*")) if p.is_file()
-    ]
+    files = [p for p in sorted(path.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    lines = [f"{p.relative_to(path).as_posix()} {file_md5(p)}\n" for p in files]
     return hashlib.md5("".join(lines).encode(), usedforsecurity=False).hexdigest()
 
 

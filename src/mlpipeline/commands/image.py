@@ -1,8 +1,9 @@
 """`make image`: the model of a stage or version, baked into a container image with its service.
 
-The build context is assembled in a folder of its own: the service's lock, the package source,
-the model exported and verified (`serve --export`), and wheels for an offline build if given. The
-card's facts become OCI labels. docker is used when its daemon answers, else podman.
+The build context is assembled in a folder of its own: the service's lock, the code (the package,
+and the project's own code the model runs: src/project/ and any package the card names), the model
+exported and verified (`serve --export`), and wheels for an offline build if given. The card's
+facts become OCI labels. docker is used when its daemon answers, else podman.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import shutil
 from pathlib import Path
 
 from mlpipeline.adapters import processes
-from mlpipeline.commands.serve import export
+from mlpipeline.adapters.files import read_json
+from mlpipeline.commands.serve import BUNDLE, export
 from mlpipeline.errors import PipelineError, run_main
 
 CONTAINERFILE = "Containerfile"  # its ARG BASE is the default base image
@@ -34,9 +36,10 @@ def assemble(root: Path, stage: str | None, version: str | None, context: Path, 
     shutil.rmtree(context, ignore_errors=True)
     context.mkdir(parents=True)
     identity = export(root, stage, version, context / "model")
-    shutil.copytree(
-        root / "src/mlpipeline", context / "mlpipeline", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in code_packages(root, read_json(context / "model" / BUNDLE["card"])):
+        shutil.copytree(
+            root / "src" / package, context / "code" / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copy2(root / "requirements-serve.lock", context / "requirements-serve.lock")
     if wheels is not None:
         if not any(wheels.glob("*.whl")):
@@ -47,6 +50,15 @@ def assemble(root: Path, stage: str | None, version: str | None, context: Path, 
     else:
         (context / "wheels").mkdir()
     return identity
+
+
+def code_packages(root: Path, card: dict) -> list[str]:
+    """The packages under src/ the image carries: the service's, the project's own (src/project/,
+    which the model's derived features or estimator may name), and any other the card records.
+    `export` has already refused a model whose recorded code differs from these files."""
+    recorded = (card.get("code") or {}).get("project") or {}
+    wanted = ["mlpipeline", "project", *recorded]
+    return [p for p in dict.fromkeys(wanted) if (root / "src" / p / "__init__.py").exists()]
 
 
 def build_args(identity: dict, base: str | None, offline: bool) -> list[str]:

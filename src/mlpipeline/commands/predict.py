@@ -15,6 +15,7 @@ from typing import Any
 
 from mlpipeline.adapters.files import atomic_path, read_json
 from mlpipeline.adapters.modelstore import load_verified, model_file, serving_contract
+from mlpipeline.adapters.projectcode import check_code
 from mlpipeline.adapters.tabular import read_csv
 from mlpipeline.commands import registry
 from mlpipeline.core.prediction import score
@@ -37,13 +38,17 @@ def resolve(root: Path, stage: str | None, version: str | None) -> tuple[str, st
         found = registry.find_version(root, version)
         if not found.card:
             raise PipelineError(f"{version} has no model card; it was not released with `make release`")
-        return f"{version}" + (f" ({stage})" if stage else ""), found.commit, found.card
+        label = f"{version}" + (f" ({stage})" if stage else "")
+        check_code(root, found.card, label)
+        return label, found.commit, found.card
     layout = Layout(root)
     if not layout.model_card.exists():
         raise PipelineError(f"{layout.model_card} not found; run `make repro`, or give STAGE or VERSION")
     # A released card carries the model's test metrics; the workspace's gets them from evaluate.
     metrics = read_json(layout.metrics) if layout.metrics.exists() else {}
-    return "workspace model", None, {**read_json(layout.model_card), "metrics": metrics}
+    card = read_json(layout.model_card)
+    check_code(root, card, "workspace model")
+    return "workspace model", None, {**card, "metrics": metrics}
 
 
 def run(root: Path, input_path: Path, output_path: Path, stage: str | None, version: str | None) -> str:

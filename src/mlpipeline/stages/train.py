@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from mlpipeline.adapters import cluster
 from mlpipeline.adapters.files import atomic_path, file_sha256, read_json, write_json
+from mlpipeline.adapters.projectcode import code_facts
 from mlpipeline.adapters.tabular import (
     concat_parts,
     parquet_rows,
@@ -30,13 +31,16 @@ from mlpipeline.core.model import (
     card_facts,
     categorical_positions,
     categories_of,
+    derived_facts,
+    derived_features,
     feature_kinds,
     fit,
     lightgbm_preprocess,
     make_estimator,
     merge_categories,
 )
-from mlpipeline.errors import run_main
+from mlpipeline.core.project import fitted_steps
+from mlpipeline.errors import PipelineError, run_main
 from mlpipeline.layout import Layout
 
 LARGE_MODEL_MB = 50
@@ -47,9 +51,14 @@ LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "pyarrow", "pandera", 
 
 def library_versions(estimator: str = "") -> dict[str, str]:
     """Versions of the libraries a loaded model depends on: pinned by the lock, so the same on
-    every supported interpreter."""
+    every supported interpreter. A model named by import path adds its package's distribution
+    (``xgboost:XGBClassifier``: xgboost-cpu, where that is what installs the module)."""
+    names = [*LIBRARIES, "lightgbm"] if estimator == "lightgbm" else list(LIBRARIES)
+    if ":" in estimator:
+        module = estimator.split(":")[0].split(".")[0]
+        names += metadata.packages_distributions().get(module, [])
     versions = {}
-    for name in (*LIBRARIES, "lightgbm") if estimator == "lightgbm" else LIBRARIES:
+    for name in dict.fromkeys(names):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -82,11 +91,16 @@ class PartitionEncoder:
     """On a worker: one partition's features through the fitted preprocessing, and its target
     (class codes, in the order of ``classes``; numbers for regression)."""
 
-    def __init__(self, preprocess: Any, features: list[str], target: str, classes: list[Any] | None) -> None:
+    def __init__(
+        self, preprocess: Any, features: list[str], target: str, classes: list[Any] | None, derive: Any = None
+    ) -> None:
         self.preprocess, self.features, self.target, self.classes = preprocess, features, target, classes
+        self.derive = derive  # the project's derived features: functions only, run per partition
 
     def __call__(self, path: str) -> tuple[np.ndarray, np.ndarray]:
         frame = read_partition(path)
+        if self.derive is not None:
+            frame = self.derive.transform(frame)
         # float32: LightGBM bins features into at most 255 values anyway, and the workers hold every
         # training row until the fit ends, so half the bytes is half the cluster's memory.
         x = np.asarray(self.preprocess.transform(frame[self.features]), dtype=np.float32)
@@ -116,6 +130,14 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
     their kinds from an even sample, categories and classes merged from every partition."""
     estimator = make_estimator(settings)
     target = settings.data.target
+    derive = derived_features(settings)
+    fitted = fitted_steps(derive.steps) if derive is not None else []
+    if fitted:
+        raise PipelineError(
+            f"params.yaml: features.derived: {fitted[0]} is a transformer fitted on the training rows,"
+            " which a cluster's partitions cannot see together; engine.name: dask runs derived"
+            " features that are functions (one row's value from that row)"
+        )
     files = partition_paths(layout.train)
     rows = [parquet_rows(f) for f in files]
     classification = settings.task == "classification"
@@ -123,6 +145,9 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
         per = max(1, SAMPLE_ROWS // len(files))
         found = dask.map(partial(partition_sample, target=target, rows=per), files)
         sample = concat_parts([f["sample"] for f in found])
+        inputs = [str(c) for c in sample.columns if c != target]
+        if derive is not None:
+            sample = derive.fit(sample[inputs]).transform(sample[inputs]).assign(**{target: sample[target]})
         features, left_out = select_features(sample, settings)
         kinds = feature_kinds(sample[features])
         text = [c for c, k in kinds.items() if k == "categorical"]
@@ -130,7 +155,7 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
         preprocess = lightgbm_preprocess(kinds, categories).fit(sample[features])
         counts = dict(sum((Counter(f["classes"]) for f in found), Counter()))
         classes = sorted(counts) if classification else None
-        encode = PartitionEncoder(preprocess, features, target, classes)
+        encode = PartitionEncoder(preprocess, features, target, classes, derive)
         width = len(preprocess.get_feature_names_out())
         model, holders = dask.fit_lightgbm(
             estimator,
@@ -144,11 +169,12 @@ def fit_on_cluster(settings: Settings, layout: Layout) -> tuple[Pipeline, dict[s
         where += f", peak memory per worker {dask.worker_peak_mb():.0f} MB"
     if classification:
         model = relabel(model, classes)
-    pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
+    steps = [("preprocess", preprocess), ("model", model)]
+    pipeline = Pipeline([("derive", derive), *steps] if derive is not None else steps)
     facts = card_facts(
         settings, sample[features].dtypes, kinds, left_out, classes, counts if classification else None
     )
-    return pipeline, facts, f"trained on the {where}"
+    return pipeline, derived_facts(facts, derive, inputs), f"trained on the {where}"
 
 
 def even_rows(path: str, rows: int) -> pd.DataFrame:
@@ -207,6 +233,9 @@ def run(settings: Settings, layout: Layout) -> dict[str, Any]:
         "model_file": layout.model.name,
         "model_sha256": file_sha256(layout.model),
     }
+    code = code_facts(layout.root, settings)
+    if code is not None:  # the project's own code (or a package's model) the model runs
+        card["code"] = code
     write_json(layout.model_card, card)
     write_json(layout.environment, {**environment(), "trained": where})
     size_mb = layout.model.stat().st_size / 1e6
