@@ -10,6 +10,9 @@
   that break the contract, malformed JSON, NaN, bodies over the byte limit (declared, with
   ``Expect: 100-continue`` as curl sends them) and over the row limit: 5xx answers and dropped
   connections counted, p50/p99 of the good requests, the server's resident memory before and after.
+- Own code: the same single-row p50 and single-row requests/s (one worker) for the sample with one
+  derived feature of src/project/ (``features.derived``), which the compiled fast path declines:
+  what a project's own code costs a served row.
 - Bounds: one worker under the worst bodies (the most rows a request holds, 8 MiB of empty
   objects, more large requests at once than its budget): its peak resident memory, and `/health`'s
   p50/p99 while they run.
@@ -271,6 +274,43 @@ def throughput(root: Path, env: dict, rows: list[dict], seconds: float, concurre
     return out
 
 
+def derived_feature(
+    project: Any, rows: list[dict], csv: Path, scratch: Path, n: int, seconds: float, concurrency: int
+) -> dict:
+    """Single-row p50 and requests/s (one worker) once the model derives one feature with the
+    project's own code (the pandas path: the fast path declines a pipeline it cannot verify)."""
+    root = project.path
+    params = root / "params.yaml"
+    original = params.read_text()
+    derived = '  derived: ["project.features:charges_per_month"]'
+    params.write_text(original.replace("  derived: []", derived, 1))
+    try:
+        project.dvc("repro", "-q")
+        served, _, _ = from_registry(root, None, None, scratch)
+        port = _port()
+        server = _server(root, project.env, port, 1)
+        try:
+            client = Client(port)
+            single = single_row(client, served, rows, pd.read_csv(csv), n)
+            client.close()
+            plan = [("good", _request(json.dumps({"rows": [r]}).encode())) for r in rows[:200]]
+            found = asyncio.run(_clients(port, plan, seconds, concurrency))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        params.write_text(original)
+    good = found["statuses"].get("good", {})
+    return {
+        "derived": "project.features:charges_per_month",
+        "fast_path": single["fast_path"],
+        "http_p50_ms": single["http_p50_ms"],
+        "in_process_p50_ms": single["in_process_p50_ms"],
+        "requests_per_s_workers_1": round(good.get(200, 0) / seconds, 1),
+        "errors": sum(found["dropped"].values()) + sum(n for s, n in good.items() if s != 200),
+    }
+
+
 def fault_plan(rows: list[dict], column: str) -> list[tuple[str, bytes]]:
     """The mix the load and fault run sends, shuffled with a fixed seed."""
     good = [("good", _request(json.dumps({"rows": [r]}).encode())) for r in rows[:200]]
@@ -417,6 +457,9 @@ def main() -> int:
             root, project.env, rows, column, args.load_seconds, args.fault_clients, args.workers
         )
         figures["bounds"] = bounds(root, project.env, rows, args.load_seconds)
+        figures["derived_feature"] = derived_feature(
+            project, rows, csv, Path(tmp), args.single, args.load_seconds, args.concurrency
+        )
     print(json.dumps(figures, indent=2))
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
@@ -426,6 +469,7 @@ def main() -> int:
         and figures["bounds"]["server_errors_5xx"] == 0
         and faults["dropped_connections"] == 0
         and faults["healthy_after"]
+        and figures["derived_feature"]["errors"] == 0
         and all(
             run["errors"] == 0
             for kind in ("single_row", "rows_100")

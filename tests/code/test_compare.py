@@ -75,12 +75,12 @@ def test_large_batches_get_intervals_from_a_narrowed_subsample_close_to_the_full
     from mlpipeline.core.compare import large_sample_intervals, own_intervals
 
     rng = np.random.default_rng(3)
-    n = 20_000
+    n = 8_000
     y = np.where(rng.random(n) < 0.3, "Yes", "No").astype(object)
     p_yes = np.clip(0.3 + 0.35 * (y == "Yes") + rng.normal(0, 0.2, n), 0.01, 0.99)
     predictions = np.column_stack([1 - p_yes, p_yes])
     full = own_intervals("classification", y, predictions, ["No", "Yes"], "Yes")
-    quick = large_sample_intervals("classification", y, predictions, ["No", "Yes"], "Yes", max_rows=2_500)
+    quick = large_sample_intervals("classification", y, predictions, ["No", "Yes"], "Yes", max_rows=1_500)
     for name in ("roc_auc", "f1", "brier"):
         assert quick[name].value == full[name].value  # the point uses every row
         assert quick[name].low < quick[name].value < quick[name].high
@@ -93,7 +93,7 @@ def test_a_large_paired_comparison_takes_one_subsample_for_both_models_and_stays
     rows; the subsample's intervals, narrowed, match the full bootstrap's, and the difference keeps
     the pairing's tightness."""
     rng = np.random.default_rng(5)
-    n = 20_000
+    n = 8_000
     y = np.where(rng.random(n) < 0.3, "Yes", "No").astype(object)
     signal = 0.35 * (y == "Yes")
     strong = np.clip(0.3 + signal + rng.normal(0, 0.2, n), 0.01, 0.99)
@@ -101,9 +101,9 @@ def test_a_large_paired_comparison_takes_one_subsample_for_both_models_and_stays
     branch, base = (np.column_stack([1 - p, p]) for p in (weaker, strong))
     args = ("classification", y, branch, base, ["No", "Yes"], "Yes")
     full = c.paired(*args)
-    quick = c.large_sample_paired(*args, max_rows=2_500)
-    few = ("classification", y[:3000], branch[:3000], base[:3000], ["No", "Yes"], "Yes")
-    assert c.large_sample_paired(*few, max_rows=3000) == c.paired(*few)  # small enough: the full bootstrap
+    quick = c.large_sample_paired(*args, max_rows=1_500)
+    few = ("classification", y[:1200], branch[:1200], base[:1200], ["No", "Yes"], "Yes")
+    assert c.large_sample_paired(*few, max_rows=1200) == c.paired(*few)  # small enough: the full bootstrap
     for name in ("roc_auc", "f1", "brier"):
         for side in ("branch", "base", "delta"):
             exact, estimate = getattr(full[name], side), getattr(quick[name], side)

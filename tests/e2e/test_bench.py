@@ -113,6 +113,9 @@ def test_serving_bench_times_http_against_in_process_and_survives_its_load_run(
     assert set(bounds["answers"]["empty_objects_8mib"]) <= {"413", "503"}
     assert bounds["server_errors_5xx"] == 0 and bounds["health_requests"] > 0
     assert bounds["rss_mb_peak"] - bounds["rss_mb_idle"] < 150 * bounds["large_budget"]
+    # A model that runs the project's own code is served on the general path, and measured.
+    own = figures["derived_feature"]
+    assert not own["fast_path"] and own["http_p50_ms"] > 0 and own["requests_per_s_workers_1"] > 0
 
 
 def test_monitor_bench_measures_false_alarms_per_batch_size_and_the_smallest_batch_each_shift_needs(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import yaml
@@ -12,16 +14,20 @@ from tests.conftest import Repo
 ROWS = 40
 
 
-@pytest.fixture(scope="session")
-def scored(template_repo: Repo, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Rows of the sample and what `make predict` wrote for them, in the template's workspace."""
-    scratch = tmp_path_factory.mktemp("scored")
-    sample = pd.read_csv(template_repo.path / "data/raw/telco_churn.csv", nrows=ROWS)
+def score_rows(repo: Repo, scratch: Path) -> dict:
+    """Rows of the sample and what `make predict` wrote for them in ``repo``'s workspace."""
+    sample = pd.read_csv(repo.path / "data/raw/telco_churn.csv", nrows=ROWS)
     sample.to_csv(scratch / "in.csv", index=False)
-    template_repo.make("predict", f"INPUT={scratch / 'in.csv'}", f"OUTPUT={scratch / 'out.csv'}")
+    repo.make("predict", f"INPUT={scratch / 'in.csv'}", f"OUTPUT={scratch / 'out.csv'}")
     rows = sample.drop(columns="churn").astype(object).where(sample.notna(), None).to_dict(orient="records")
-    contract = yaml.safe_load((template_repo.path / "data/contract.yaml").read_text())
-    served, _, _ = from_registry(template_repo.path, None, None, scratch)
+    contract = yaml.safe_load((repo.path / "data/contract.yaml").read_text())
+    served, _, _ = from_registry(repo.path, None, None, scratch)
     expected = pd.read_csv(scratch / "out.csv", keep_default_na=False, na_values=[""])
     expected["warnings"] = expected["warnings"].fillna("")
     return {"rows": rows, "expected": expected, "contract": contract, "served": served}
+
+
+@pytest.fixture(scope="session")
+def scored(template_repo: Repo, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Rows of the sample and what `make predict` wrote for them, in the template's workspace."""
+    return score_rows(template_repo, tmp_path_factory.mktemp("scored"))

@@ -1,4 +1,5 @@
-"""The container, built and run for real with podman: the same integration checks as the service.
+"""The container, built and run for real with podman: the same integration checks as the service,
+for a project that runs its own code (a derived feature of src/project/ and an XGBoost model).
 
 No registry is reachable here, so the base image is built with mmdebstrap (Debian bookworm and its
 python3; half debootstrap's time, as apt downloads and unpacks) and the service's wheels are
@@ -23,8 +24,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Repo
+from tests.conftest import Repo, copy_project, reproduce
+from tests.e2e.test_own_code import own_code
 from tests.serving import checks
+from tests.serving.conftest import score_rows
 
 pytestmark = pytest.mark.slow  # an image build and a container: make test-all
 BASE = "localhost/mlpipeline-test-base:bookworm"
@@ -144,9 +147,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def own_code_project(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict]:
+    """The sample project with a derived feature and XGBoost, reproduced and committed, and what
+    `make predict` wrote for rows of the sample."""
+    base = tmp_path_factory.mktemp("own-code")
+    copy_project(built_template, base / "repo")
+    repo = Repo(base / "repo", base)
+    repo.edit_yaml("params.yaml", own_code)
+    assert reproduce(repo)
+    repo.commit("a derived feature and XGBoost")
+    return repo, score_rows(repo, base)
+
+
 def test_the_container_serves_the_model_and_passes_every_check(
-    template_repo: Repo, podman: dict[str, str], wheels: Path, scored: dict
+    own_code_project: tuple[Repo, dict], podman: dict[str, str], wheels: Path
 ) -> None:
+    template_repo, scored = own_code_project
     tag = f"mlpipeline-test-model:{os.getpid()}"
     env = {**template_repo.env, "CONTAINERS_CONF": podman["CONTAINERS_CONF"]}
     built = template_repo.make(
@@ -168,6 +185,10 @@ def test_the_container_serves_the_model_and_passes_every_check(
         found = _run("podman", "run", "--rm", "--entrypoint", "find", tag, "/opt/venv/lib", "-type", "d",
                      "-name", "tests", "-path", "*/site-packages/*", env=env)  # fmt: skip
         assert found.strip() == "", found[:300]
+        # The project's own code is in the image, beside the package, as it was trained with.
+        shipped = _run("podman", "run", "--rm", "--entrypoint", "cat", tag, "/app/project/features.py",
+                       env=env)  # fmt: skip
+        assert shipped == (template_repo.path / "src/project/features.py").read_text()
         port = _free_port()
         name = f"mlpipeline-test-{os.getpid()}"
         _run(
@@ -204,4 +225,6 @@ def _serve_checks(url: str, scored: dict, sha256: str, env: dict[str, str], name
         checks.wait_healthy(client, 90, logs)
         checks.run_all(client, scored["rows"], scored["expected"], sha256, scored["contract"], "churn")
     checks.check_an_open_inference_client(url, scored["rows"], scored["expected"])
-    assert "with 2 worker(s)" in logs()
+    said = logs()
+    assert "with 2 worker(s)" in said
+    assert said.count("fast path off: the model runs the project's own code") == 1  # once, at start-up

@@ -141,12 +141,21 @@ def test_copier_update_brings_template_changes_and_keeps_the_projects_own(
     edit(contract, "max: 120}", "max: 100}")
     workflow = dest / ".github/workflows/retrain.yml"
     edit(workflow, 'cron: "17 3 * * 1"', 'cron: "0 6 * * 1"')
-    repo.commit("our own settings")
+    # The project's own code: a feature of its own, in the file the template's example came in.
+    features = dest / "src/project/features.py"
+    ours = (
+        features.read_text() + "\n\ndef tenure_years(frame):\n    return (frame['tenure'] / 12).rename('y')\n"
+    )
+    features.write_text(ours)
+    repo.commit("our own settings and a feature")
     # The template's next version: a new default rule, and a different schedule for retraining.
     size_rule = "    - {metric: model_size_mb, max: 100}"
     edit(template.path / "params.yaml", size_rule, "    - {metric: accuracy, min: 0.7}\n" + size_rule)
     edit(template.path / ".github/workflows/retrain.yml", 'cron: "17 3 * * 1"', 'cron: "30 2 * * 2"')
-    template.commit("template: an accuracy floor, retrain on Tuesdays")
+    # ... and a rewritten example in the project's own files, which the project never receives.
+    edit(template.path / "src/project/features.py", "def charges_per_month(", "def charges_per_tenure_month(")
+    edit(template.path / "tests/project/test_features.py", "def test_", "def test_renamed_")
+    template.commit("template: an accuracy floor, retrain on Tuesdays, examples renamed")
     template.git("tag", "v1.1.0")
 
     env = tool_env(tmp_path / "update-scratch", dest / "src")
@@ -164,6 +173,9 @@ def test_copier_update_brings_template_changes_and_keeps_the_projects_own(
         "<<<<<<<" in merged and '"0 6 * * 1"' in merged and '"30 2 * * 2"' in merged
     )  # shown, not overwritten
     assert yaml.safe_load((dest / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+    # The project's own code is as the project left it: not overwritten, not merged into.
+    assert features.read_text() == ours
+    assert "def test_renamed_" not in (dest / "tests/project/test_features.py").read_text()
 
 
 @pytest.mark.integration  # make new-project's recipe, in-process; the next test runs it through make
@@ -271,11 +283,23 @@ def test_a_project_made_without_a_terminal_is_its_own_and_updates_from_a_teammat
     teammate.env.update(CREDENTIALS)
     pulled = teammate.make("repro")
     assert "Stage 'train' didn't change, skipping" in pulled.stdout and "Running stage" not in pulled.stdout
-    # The routine: edit, make repro, commit, make push, make ci.
-    teammate.git("checkout", "-q", "-b", "weaker-regularisation")
-    edit(teammate.path / "params.yaml", "    C: 1.0\n", "    C: 0.5\n")
-    assert "next: commit what the pipeline changed" in teammate.make("repro").stdout
-    teammate.commit("C: 0.5")
+    # The routine, on week two's change: a feature of the team's own in src/project/ and a model
+    # from a package (XGBoost, in the lock's `project` group). Edit, make repro, commit, make push,
+    # make ci against a main without them.
+    teammate.git("checkout", "-q", "-b", "own-feature")
+    with (teammate.path / "src/project/features.py").open("a") as f:
+        f.write("\n\ndef rate_over_term(frame):\n    return (frame['int_rate'] / frame['term_months'])")
+        f.write(".rename('rate_over_term')\n")
+    edit(teammate.path / "params.yaml", "  derived: []", '  derived: ["project.features:rate_over_term"]')
+    params = yaml.safe_load((teammate.path / "params.yaml").read_text())
+    xgboost = {"n_estimators": 100, "max_depth": 2, "scale_pos_weight": 18.0}  # 5.2% defaults
+    params["model"].update(estimator="xgboost:XGBClassifier", hyperparameters=xgboost)
+    (teammate.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    done = teammate.make("repro").stdout
+    assert "next: commit what the pipeline changed" in done and "Stage 'validate' didn't change" in done
+    card = json.loads((teammate.path / "models/model.json").read_text())
+    assert card["code"]["import_paths"] == ["project.features:rate_over_term", "xgboost:XGBClassifier"]
+    teammate.commit("rate over term, XGBoost")
     teammate.make("push")
     judged = teammate.make("ci", "BASE=main")
     assert "gate: reproducibility: the pipeline reproduces the committed dvc.lock" in judged.stdout
