@@ -45,8 +45,14 @@ def test_after_make_setup_a_branch_switch_brings_that_commits_model_and_metrics(
     assert md5(model) == locked_model_md5(repo) == ours
     assert repo.dvc("status", "-q", check=False).returncode == 0
 
-    repo.make("setup")  # again: the hook is not rewritten or doubled
-    assert (repo.path / ".git/hooks/post-checkout").read_text() == githooks.HOOK
+    # A merge moves HEAD without a checkout: the post-merge hook follows it too.
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--ff-only", "other-model")
+    assert md5(model) == locked_model_md5(repo) == ours
+
+    repo.make("setup")  # again: the hooks are not rewritten or doubled
+    for name, text in githooks.HOOKS.items():
+        assert (repo.path / f".git/hooks/{name}").read_text() == text
 
 
 @integration
@@ -57,4 +63,5 @@ def test_someone_elses_hook_is_left_alone_and_the_message_says_what_to_add(tmp_p
     said = githooks.install(tmp_path)
     assert hook.read_text() == "#!/bin/sh\necho theirs\n"
     assert "left as it is" in said and ".venv/bin/dvc checkout" in said
+    assert (tmp_path / ".git/hooks/post-merge").read_text() == githooks.HOOKS["post-merge"]  # ours
     assert githooks.install(tmp_path / "nowhere-near-git").startswith("not a git repository")
