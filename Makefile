@@ -39,9 +39,9 @@ endif
 endif
 endif
 PLOTS_TEMPLATE := .dvc/plots_offline.html
-# The git hook that keeps data/, models/ and metrics/ in step with dvc.lock after a checkout
+# The git hooks that keep data/, models/ and metrics/ in step with dvc.lock after a checkout or merge
 # (src/mlpipeline/commands/githooks.py); empty outside a git repository.
-GIT_HOOK := $(shell git rev-parse --git-path hooks/post-checkout 2>/dev/null)
+GIT_HOOK := $(shell git rev-parse --git-path hooks/post-merge 2>/dev/null)
 # Git ref `make ci` compares against.
 BASE ?= main
 # Registry and prediction: make release NOTES=..., make promote VERSION=v1.2.0 STAGE=prod,
@@ -91,9 +91,9 @@ URL ?=
 ENDPOINT ?=
 # Extra flags for `dvc pull` in `make ci`, e.g. PULL_FLAGS=--run-cache in GitHub Actions.
 PULL_FLAGS ?=
-# make ci FULL=1: train on every row for this run, whatever split.sample_fraction says (README, "Large data in CI").
+# make ci FULL=1: train on every row for this run, whatever split.sample_fraction says (docs/how-to/cluster.md).
 FULL ?=
-# make test: which tiers (a pytest -m expression over fast, integration, e2e, slow; README, "Tests")
+# make test: which tiers (a pytest -m expression over fast, integration, e2e, slow; docs/development.md, "Tests")
 # and how many pytest-xdist workers (auto: one per core; 0 runs in this process, for a debugger).
 MARK ?= not slow
 WORKERS ?= auto
@@ -131,7 +131,7 @@ on_cluster = $(if $(DASK_ADDRESS),-S engine.name=dask -S engine.address=$(DASK_A
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: help setup setup-dask setup-dev repro test test-all lint format plots ci summary-md reprocheck remote doctor push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock clean
+.PHONY: help setup setup-dask setup-dev repro test test-all lint format plots ci summary-md reprocheck remote doctor push refresh-data retrain release promote rollback experiments models predict serve image monitor new-project detach use-data update-data bench lock docs clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -301,13 +301,15 @@ new-project: $(DEV_STAMP) ## Start a project from this template (copier): DEST=.
 detach: setup ## Cloned the template instead of make new-project? Drop its template-only files (copier.yml, its tests, benchmarks)
 	@$(PY) -m mlpipeline.commands.detach
 
-bench: $(SERVE_STAMP) $(DASK_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate false alarms; serving; monitoring; engines
+bench: $(SERVE_STAMP) $(DASK_STAMP) ## Benchmark: pipeline vs script, DVC overhead, scale; gate; serving; monitoring; engines (docs/bench/*.json)
 	@test -d benchmarks || { echo "make bench measures the template on its bundled sample; run it in the template's repository" >&2; exit 2; }
-	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)"
-	$(PY) benchmarks/gate.py --reps $(BENCH_REPS)
-	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS)
-	$(PY) benchmarks/monitor.py
-	$(PY) benchmarks/engine.py --rows $(BENCH_ENGINE_ROWS)
+	$(PY) benchmarks/machine.py --out docs/bench/machine.json
+	$(PY) benchmarks/run.py --reps $(BENCH_REPS) --scales "$(BENCH_SCALES)" --out docs/bench/pipeline.json
+	$(PY) benchmarks/gate.py --reps $(BENCH_REPS) --out docs/bench/gate.json
+	$(PY) benchmarks/serve.py --reps $(BENCH_REPS) --load-seconds $(BENCH_LOAD_SECONDS) --out docs/bench/serve.json
+	$(PY) benchmarks/monitor.py --out docs/bench/monitor.json
+	$(PY) benchmarks/engine.py --rows $(BENCH_ENGINE_ROWS) --out docs/bench/engine.json
+	@echo "bench: figures in docs/bench/*.json; docs/benchmarks.md shows them (make docs); commit them to publish"
 
 lock: ## Re-resolve the four locks from pyproject.toml (universal, hashed), keeping pins that still fit
 	@test -x "$(UV)" || $(MAKE) --no-print-directory "$(UV)"
@@ -315,6 +317,10 @@ lock: ## Re-resolve the four locks from pyproject.toml (universal, hashed), keep
 	$(UV) pip compile pyproject.toml --group project --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
 	$(UV) pip compile --group pyproject.toml:serve --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-serve.lock
 	$(UV) pip compile --group pyproject.toml:dask --universal --generate-hashes --python-version 3.11 --quiet -c requirements-dev.lock -o requirements-dask.lock
+
+docs: setup-dev ## Build the documentation site into build/site, strictly: a warning, a broken link or anchor, an unknown make target fails it
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "docs: built build/site/index.html (open it, or serve: $(BIN)/mkdocs serve)"
 
 clean: ## Remove the virtual environment and generated reports
 	rm -rf $(VENV) $(TOOLS) reports dvc_plots build

@@ -15,7 +15,7 @@ from pathlib import Path
 
 TEMPLATE_NOTE = (
     "Generated from the mlpipeline template with copier; `copier update` brings in the template's"
-    ' later fixes (see "Starting a project").'
+    " later fixes (docs/how-to/template-updates.md)."
 )
 
 
@@ -91,6 +91,12 @@ def readme_data(url: str, own_data: bool) -> None:
     _sub(Path("README.md"), r"<!-- data -->\n.*?<!-- /data -->\n", block, re.S)
 
 
+def mkdocs(name: str, description: str) -> None:
+    """The site's name and description: the project's, not the template's."""
+    _sub(Path("mkdocs.yml"), r"^site_name: .*$", f"site_name: {json.dumps(name)}")
+    _sub(Path("mkdocs.yml"), r"^site_description: .*$", f"site_description: {json.dumps(description)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     for flag in ("name", "slug", "description", "owner", "remote", "endpoint", "python"):
@@ -98,6 +104,7 @@ def main() -> None:
     parser.add_argument("--own-data", action="store_true", help="a data file was given: no sample")
     args = parser.parse_args()
     readme(args.name, args.description)
+    mkdocs(args.name, args.description)
     pyproject(args.slug, args.description)
     _registry_line(Path("params.yaml"), "description", args.description)
     _registry_line(Path("params.yaml"), "owner", args.owner)

@@ -10,6 +10,7 @@ the largest worker's peak memory (the local engine's worker is the stage process
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -104,7 +105,9 @@ def main() -> int:
     parser.add_argument(
         "--stages", default=",".join(STAGES), help="comma-separated; each needs those before it"
     )
+    parser.add_argument("--out", type=Path, help="write the figures here as JSON (docs/bench/ for the docs)")
     args = parser.parse_args()
+    figures: list[dict] = []
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -123,6 +126,7 @@ def main() -> int:
                     engine = {**engine, "memory": args.worker_memory}
                 for stage in [s for s in STAGES if s in args.stages.split(",")]:
                     got = measure(folder, engine, stage)
+                    figures.append({"rows": rows, "engine": label, "stage": stage, **got})
                     status = f"  FAILED: {got['failed']}" if got.get("failed") else ""
                     print(
                         f"{rows:>12,}  {label:8}  {stage:8}  {got['seconds']:8.1f}  {got['stage_mb']:9.0f}"
@@ -133,6 +137,8 @@ def main() -> int:
                         break  # the later stages need this one's outputs
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+    if args.out:
+        args.out.write_text(json.dumps({"runs": figures}, indent=2) + "\n")
     return 0
 
 

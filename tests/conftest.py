@@ -58,8 +58,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 _STAMPS_SAVED = pytest.StashKey[dict]()
 
 
-# The tiers, cheapest first (README, "Tests"). Every test is in exactly one, so a marker expression
-# selects exact tiers: a test with no tier marker is in the fast tier. `make test` runs all but `slow`.
+# The tiers, cheapest first (docs/development.md, "Tests"). Every test is in exactly one, so a marker
+# expression selects exact tiers: a test with no tier marker is in the fast tier. `make test` runs all
+# but `slow`.
 TIERS = ("fast", "integration", "e2e", "slow")
 
 

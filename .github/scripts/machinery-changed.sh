@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints `machinery=true` when the commits since BASE change what the end-to-end tests exercise
 # (the code, the tests, the wiring, the environment), else `machinery=false`: a pull request that
-# changes only data, params or docs is judged by the gate and the fast tiers (README, "Tests").
+# changes only data, params or docs is judged by the gate and the fast tiers (docs/development.md, "Tests").
 # Usage: machinery-changed.sh BASE   (a git ref; run in the repository)
 set -euo pipefail
 base=${1:?usage: machinery-changed.sh BASE}

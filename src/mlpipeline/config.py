@@ -42,6 +42,7 @@ class DataSettings(_Strict):
     contract: Path
     # Where `make refresh-data` copies fresh data from (None: data.raw is refreshed in place).
     source: Path | None = None
+    # The column to predict.
     target: str = Field(min_length=1)
     id_column: str | None = None
     # bool before int: `true` must not become 1 (a boolean target's classes are True/False).
@@ -52,7 +53,9 @@ class SplitSettings(_Strict):
     """How validate splits rows into train and test: recorded with the model."""
 
     policy: SplitPolicy = "stratified"
+    # The share of rows held out for evaluation and the gate.
     test_size: float = Field(0.2, gt=0, lt=1)
+    # Seeds the split: the same seed, the same rows on each side.
     seed: int = 42
     group_column: str | None = None
     time_column: str | None = None
@@ -75,7 +78,9 @@ class DerivedFeature(_Strict):
     """One of the project's features: a function or transformer class by import path (a plain
     string in params.yaml), and a transformer's arguments."""
 
+    # A function or transformer class: package.module:name (a plain string is this alone).
     path: str = Field(pattern=IMPORT_PATH)
+    # A transformer class's constructor arguments.
     args: dict[str, Any] = {}
 
     @model_validator(mode="before")
@@ -97,7 +102,9 @@ class ModelSettings(_Strict):
     names, or any scikit-learn-compatible class by import path (``xgboost:XGBClassifier``)."""
 
     estimator: str
+    # The estimator's constructor arguments; unknown names are refused with the allowed ones.
     hyperparameters: dict[str, Any] = {}
+    # Given to the estimator's random_state (or seed) when it takes one, and to evaluation's sampling.
     seed: int = 42
 
     @field_validator("estimator")
@@ -133,10 +140,16 @@ class EvaluateSettings(_Strict):
 class Rule(_Strict):
     """One gate rule: a figure and exactly one bound."""
 
+    # A figure of catalog.py: a metric, data.*, gap.*, latency, model size, or a monitor figure.
     metric: str
+    # The figure must be at least this.
     min: float | None = None
+    # The figure must be at most this.
     max: float | None = None
+    # The figure must beat the dummy baseline's by this much (in its better direction).
     beat_baseline_by: float | None = None
+    # Against the base (make ci) or the release (make monitor): at most this much worse, judged
+    # on the same rows with a paired interval.
     max_regression: float | None = Field(None, ge=0)
     # A change past the tolerance whose interval still includes no change ("cannot tell"): fail,
     # as the best estimate is a regression; `warn` lets it pass with a warning. None: the default.
@@ -177,6 +190,7 @@ class GateSettings(_Strict):
     """The rules a model must pass, and the git ref regressions are measured against."""
 
     base: str = "main"
+    # Each rule names a figure (catalog.py) and one test: min, max, beat_baseline_by, max_regression.
     rules: list[Rule] = []
 
 
@@ -186,6 +200,7 @@ class MonitorSettings(_Strict):
     # A feature has drifted when its PSI reaches psi_threshold (an effect big enough to matter)
     # and its two-sample test against the profile survives Benjamini-Hochberg at alpha (not noise).
     psi_threshold: float = Field(0.2, gt=0)
+    # The false discovery rate of the per-feature two-sample tests (Benjamini-Hochberg).
     alpha: float = Field(0.01, gt=0, lt=1)
     # A batch with fewer rows is too small to judge (its own status and exit code): ten bins
     # need about five rows each before a move can be told from chance.
@@ -195,13 +210,16 @@ class MonitorSettings(_Strict):
     # its own rows with k labels of the rarer class broke `roc_auc max_regression: 0.05` in 15%
     # (k=20), 9% (30), 6% (50) and 4% (60) of 400 draws (docs/benchmarks.md, "Monitoring").
     min_labels: int = Field(60, ge=1)
+    # What a batch is judged by: drift figures, and quality when the batch has labels.
     rules: list[Rule] = []
 
 
 class RegistrySettings(_Strict):
     """What the model card says about ownership, and the stages versions can be promoted to."""
 
+    # What the model predicts, in a sentence: shown on every release's card.
     description: str = ""
+    # Who answers for the model: shown on every release's card.
     owner: str = ""
     notes: str = ""
     stages: list[str] = Field(["staging", "prod"], min_length=1)

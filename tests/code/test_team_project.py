@@ -106,6 +106,7 @@ def _github(**changes: object) -> checklist.GitHub:
         variables=set(),
         environments={"production": True},
         actions_can_open_prs=False,
+        pages="workflow",
     )
     for key, value in changes.items():
         setattr(found, key, value)
@@ -145,6 +146,11 @@ def test_the_checklist_names_each_missing_item_with_how_to_set_it() -> None:
     # Only one of the pair that sends the full run to a cluster is advice, not a failure.
     pair = _by_name(checklist.github_items(s3, _github(variables={"DASK_SCHEDULER"}), ""))
     assert pair["variables FULL_RUN_RUNNER and DASK_SCHEDULER"].level == checklist.ADVISED
+    # The docs site: advice, saying where to switch it on, until Pages builds from docs.yml.
+    for pages, said in ((None, "not enabled"), ("legacy", "built from a branch")):
+        item = _by_name(checklist.github_items(s3, _github(pages=pages), ""))["GitHub Pages"]
+        assert item.ok is False and item.level == checklist.ADVISED
+        assert item.detail.startswith(said) and "Source: GitHub Actions" in item.detail
 
 
 def test_a_project_whose_data_is_on_no_shared_remote_fails_the_checklist() -> None:

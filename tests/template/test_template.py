@@ -93,6 +93,13 @@ def test_defaults_give_a_project_whose_pipeline_and_tests_pass_after_it_adopts_o
     repo.dvc("repro", "-q")
     repo.commit("adopt iris")
     assert "churn" not in (dest / "params.yaml").read_text()
+    # Its own documentation site: a home page about this project, none of the template's story.
+    repo.make("docs")
+    home = (dest / "build/site/index.html").read_text()
+    assert "My model" in home and "species" in home and "data/raw/iris.csv" in home
+    assert "No release yet" in home
+    for template_only in ("tutorial", "benchmarks"):
+        assert not (dest / "build/site" / template_only).exists(), template_only
     # A slice that builds its own sample project too (the full suite: TEMPLATE_FULL=1).
     subset = ["tests/code", "tests/ci", "tests/data/test_contract.py"]
     subset += ["tests/e2e/test_registry.py::test_model_card_answers_what_is_this"]

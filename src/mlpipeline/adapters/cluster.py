@@ -146,7 +146,7 @@ class DaskCluster:
 
 def quiet_lightgbm() -> None:
     """LightGBM prints its Dask set-up and each worker's network handshake ("Finding random open
-    ports", "[LightGBM] [Info] Trying to bind port ...": ten lines a run), before any `verbose`
+    ports", "``[LightGBM] [Info] Trying to bind port ...``": ten lines a run), before any `verbose`
     parameter applies. Through a logger at its default level (warnings) they stay out of the
     stage's output: the registered logger receives LightGBM's native messages too, in the thread
     that registers it."""

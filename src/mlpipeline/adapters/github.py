@@ -46,10 +46,12 @@ def settings(repo: str) -> tuple[GitHub | None, str]:
     if code:
         return None, f"gh could not read {repo}'s secrets ({str(secrets)[:120]}): `gh auth login` as an admin"
     code, workflow = _api(f"repos/{repo}/actions/permissions/workflow")
+    pages_code, pages = _api(f"repos/{repo}/pages")  # 404 (an error here) until Pages is enabled
     found = GitHub(
         secrets={s["name"] for s in secrets.get("secrets", [])},
         variables={v["name"] for v in _listed(f"repos/{repo}/actions/variables", "variables")},
         environments={e["name"]: _reviewed(e) for e in _listed(f"repos/{repo}/environments", "environments")},
         actions_can_open_prs=None if code else bool(workflow.get("can_approve_pull_request_reviews")),
+        pages=None if pages_code else str(pages.get("build_type") or "legacy"),
     )
     return found, ""

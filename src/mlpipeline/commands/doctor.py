@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     found, why = github.settings(repo) if repo else (None, "origin is not a GitHub repository")
     items = checklist.local_items(state) + checklist.github_items(state.remote, found, why)
     who = repo or "this project"
-    print(f"doctor: what {who} needs for a teammate's clone and CI (README, 'Setting up GitHub')")
+    print(f"doctor: what {who} needs for a teammate's clone and CI (docs/how-to/team.md)")
     width = max(len(i.name) for i in items)
     for item in items:
         print(f"  {item.mark:9}  {item.name:{width}}  {item.detail}")

@@ -50,6 +50,7 @@ class GitHub:
     variables: set[str]
     environments: dict[str, bool]  # name: whether it has required reviewers
     actions_can_open_prs: bool | None = None
+    pages: str | None = None  # how GitHub Pages builds ("workflow": from docs.yml), None: not enabled
 
 
 def local_items(state: Local) -> list[Item]:
@@ -107,7 +108,7 @@ def github_items(remote: Remote | None, found: GitHub | None, why_unchecked: str
                 "GitHub settings",
                 None,
                 f"{why_unchecked}; check by hand: secrets ({names}; RETRAIN_TOKEN), the `production`"
-                " environment with required reviewers, and the variables (README, 'Setting up GitHub')",
+                " environment with required reviewers, and the variables (docs/how-to/team.md)",
             )
         ]
     items = []
@@ -155,6 +156,19 @@ def github_items(remote: Remote | None, found: GitHub | None, why_unchecked: str
                 False,
                 f"it {said}: cd.yml and rollback.yml would move prod unreviewed; Settings → Environments →"
                 " New environment `production` → Required reviewers",
+            )
+        )
+    if found.pages == "workflow":
+        items.append(Item("GitHub Pages", True, "published by docs.yml from main", ADVISED))
+    else:
+        said = "not enabled" if found.pages is None else "built from a branch, not by docs.yml"
+        items.append(
+            Item(
+                "GitHub Pages",
+                False,
+                f"{said}: Settings → Pages → Source: GitHub Actions, so docs.yml publishes the site"
+                " (until then it only builds it)",
+                ADVISED,
             )
         )
     cluster = {"FULL_RUN_RUNNER", "DASK_SCHEDULER"} & found.variables

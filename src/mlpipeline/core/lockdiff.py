@@ -103,5 +103,5 @@ def advice(committed: dict[str, Any], produced: dict[str, Any], to_commit: list[
     changed = [d.split(": ", 2)[1] for d in differences(committed, produced) if d.count(": ") >= 2]
     return (
         f"the same inputs gave other outputs ({', '.join(dict.fromkeys(changed))}): a step is not"
-        " deterministic, or this machine computes differently (README, 'What the pipeline does')"
+        " deterministic, or this machine computes differently (docs/explanation/reproducibility.md)"
     )

@@ -81,7 +81,7 @@ def credentials_hint(remote: Remote) -> str:
     if remote.kind == "path":
         return f"the folder {remote.url} must exist (or be creatable) and be writable here"
     if not names:
-        return "its credentials (README, 'The DVC remote')"
+        return "its credentials (docs/how-to/team.md, 'The DVC remote')"
     return (
         f"its credentials: {', '.join(names)} in the environment (or `dvc remote modify --local`);"
         " in GitHub Actions, the repository secrets of the same names"
@@ -127,7 +127,7 @@ def pull_failed(remote: Remote | None) -> str:
         return f"dvc pull failed (see above), and the project has no default remote: {set_up_remote_line()}"
     return (
         f"dvc pull from remote '{remote.name}' failed (see above): check its url ({remote.url}) in"
-        f" .dvc/config and {credentials_hint(remote)}; README, 'The DVC remote'"
+        f" .dvc/config and {credentials_hint(remote)}; docs/how-to/team.md, 'The DVC remote'"
     )
 
 

@@ -11,7 +11,7 @@ from mlpipeline.config import Rule
 
 PASS, FAIL, SKIP, WARN = "pass", "fail", "skip", "warn"
 
-# What a regression rule's evidence shows, in words (README, "The gate": the decision table).
+# What a regression rule's evidence shows, in words (docs/explanation/gate.md: the decision table).
 BETTER = "better"
 NO_CHANGE = "no detectable change"
 WORSE_WITHIN = "worse, within the tolerance"
@@ -212,7 +212,7 @@ def check_rule(
 
 
 def _regression(rule: Rule, higher: bool, ev: Evidence, low: float | None, high: float | None) -> Outcome:
-    """The decision table of README, "The gate". With ``gain`` the change in the better direction
+    """The decision table of docs/explanation/gate.md. With ``gain`` the change in the better direction
     and ``t`` the tolerance: better when the whole interval is above zero; within -t, no
     detectable change (the interval includes zero) or worse within the tolerance (it does not);
     past -t, worse beyond the tolerance when the interval excludes zero (fails), else the rows
