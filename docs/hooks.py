@@ -4,7 +4,8 @@ the strict build. The text is mlpipeline.core.reference's; this file is only MkD
 - reference/params.md, reference/make.md, reference/modules.md: generated at every build, never
   committed, so they cannot drift from config.py, the Makefile or the docstrings.
 - In a generated project (no copier.yml): index.md is the project's own page (its data, target,
-  rules, contract, current release), and the nav drops the template's pages it does not ship.
+  rules, contract, current release), benchmarks.md says where the template's figures live, and the
+  nav drops the template's pages it does not ship.
 - Every shell block's `make <target>` must be a target of the Makefile (a warning: strict fails).
 """
 
@@ -62,7 +63,14 @@ def _generated(root: Path) -> dict[str, str]:
     }
     if not _is_template(root):
         pages["index.md"] = _project_home(root)
+        pages["benchmarks.md"] = reference.project_benchmarks_page(_template_source(root))
     return pages
+
+
+def _template_source(root: Path) -> str | None:
+    """Where the project was generated from (copier's answers file), if it says."""
+    answers = root / ".copier-answers.yml"
+    return (yaml.safe_load(answers.read_text()) or {}).get("_src_path") if answers.exists() else None
 
 
 def _project_home(root: Path) -> str:

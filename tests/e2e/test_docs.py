@@ -3,18 +3,16 @@ in a real browser (the tutorial is run command by command in tests/template/test
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.browser import browser_or_skip, draw
 from tests.conftest import Repo, free_port
 
 e2e = pytest.mark.e2e
-BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +51,7 @@ def test_make_docs_fails_on_what_would_mislead_naming_each(repo: Repo) -> None:
 
 @pytest.fixture
 def browser() -> str:
-    if BROWSER is None:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail("REQUIRE_BROWSER=1 but no chromium on PATH (.ci/run installs Debian's chromium)")
-        pytest.skip("no chromium on PATH; CI installs it (see .ci/run)")
-    return BROWSER
+    return browser_or_skip()
 
 
 @e2e
@@ -80,7 +74,7 @@ def test_every_kind_of_page_renders_in_a_real_browser(site: Path, browser: str, 
             "explanation/gate/": "How the gate decides",
         }
         for path, heading in pages.items():
-            dom, console = _draw(browser, f"http://127.0.0.1:{port}/{path}", tmp_path)
+            dom, console = draw(browser, f"http://127.0.0.1:{port}/{path}", tmp_path / "profile")
             assert not [line for line in console if "Uncaught" in line], (path, console)
             assert re.search(rf"<h1[^>]*>{re.escape(heading)}", dom), (path, dom[-1500:])
             assert "404" not in dom.split("<h1", 1)[-1][:200], (path, "not found")
@@ -88,30 +82,3 @@ def test_every_kind_of_page_renders_in_a_real_browser(site: Path, browser: str, 
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _draw(browser: str, url: str, tmp_path: Path) -> tuple[str, list[str]]:
-    done = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--proxy-server=127.0.0.1:9",  # anything but loopback would fail
-            "--proxy-bypass-list=127.0.0.1",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return done.stdout, [line for line in done.stderr.splitlines() if "CONSOLE" in line]

@@ -330,6 +330,27 @@ def project_page(
     return "\n".join(lines)
 
 
+def project_benchmarks_page(template: str | None) -> str:
+    """A generated project's benchmarks page: the guides cite figures the template measured on its
+    own sample; this says where they are and which figures the project measures itself."""
+    where = f" ({template})" if template else ""
+    return "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            "The guides cite figures (pipeline, gate, serving, monitoring, Dask engine) measured by the",
+            f"template's `make bench` on its bundled sample; they live in the template's repository{where},",
+            "in `docs/benchmarks.md`, and are not copied here because they describe another machine and",
+            "another data set.",
+            "",
+            "This project measures itself on every run: `make repro` records each model's scoring",
+            "latency in `metrics/latency.json` (`dvc metrics show`), and `make ci` prints the gate's",
+            "interval and power for this project's rows.",
+            "",
+        ]
+    )
+
+
 def _rule_text(rule: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in rule.items())
 
