@@ -91,6 +91,28 @@ def readme_data(url: str, own_data: bool) -> None:
     _sub(Path("README.md"), r"<!-- data -->\n.*?<!-- /data -->\n", block, re.S)
 
 
+def readme_docs() -> None:
+    """The README's links to the template's own pages (its tutorial on the sample, its measured
+    figures), which a project does not ship, point at what the project has instead."""
+    start = (
+        "- **This project's page**: the site's home page (`make docs`), generated from the project's"
+        " files:\n  its data, target, gate rules, data contract and current release."
+    )
+    _sub(
+        Path("README.md"),
+        r"<!-- start -->\n.*?<!-- /start -->\n",
+        f"<!-- start -->\n{start}\n<!-- /start -->\n",
+        re.S,
+    )
+    development = "- **[Development](docs/development.md)**: the test tiers and what CI runs."
+    _sub(
+        Path("README.md"),
+        r"<!-- development -->\n.*?<!-- /development -->\n",
+        f"<!-- development -->\n{development}\n<!-- /development -->\n",
+        re.S,
+    )
+
+
 def mkdocs(name: str, description: str) -> None:
     """The site's name and description: the project's, not the template's."""
     _sub(Path("mkdocs.yml"), r"^site_name: .*$", f"site_name: {json.dumps(name)}")
@@ -104,6 +126,7 @@ def main() -> None:
     parser.add_argument("--own-data", action="store_true", help="a data file was given: no sample")
     args = parser.parse_args()
     readme(args.name, args.description)
+    readme_docs()
     mkdocs(args.name, args.description)
     pyproject(args.slug, args.description)
     _registry_line(Path("params.yaml"), "description", args.description)

@@ -285,7 +285,7 @@ def derived_feature(
     derived = '  derived: ["project.features:charges_per_month"]'
     params.write_text(original.replace("  derived: []", derived, 1))
     try:
-        project.dvc("repro", "-q")
+        project.dvc("repro", "-q", "train")  # the model and its card; serving needs nothing else
         served, _, _ = from_registry(root, None, None, scratch)
         port = _port()
         server = _server(root, project.env, port, 1)
