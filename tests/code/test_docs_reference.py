@@ -89,7 +89,10 @@ def test_the_readme_is_a_front_door_whose_links_resolve() -> None:
     listed = set(re.findall(r"[\w/-]+\.md", str(nav)))
     generated = {"reference/params.md", "reference/make.md", "reference/modules.md"}
     pages = {str(p.relative_to(ROOT / "docs")) for p in PAGES}
-    assert pages | generated == listed
+    if (ROOT / "copier.yml").exists():
+        assert pages | generated == listed
+    else:  # a generated project: docs/hooks.py drops the nav's template-only pages at build
+        assert pages | generated <= listed
 
 
 def test_a_generated_projects_home_page_says_what_the_project_is() -> None:
