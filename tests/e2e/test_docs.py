@@ -54,7 +54,7 @@ def browser() -> str:
     return browser_or_skip()
 
 
-@e2e
+@pytest.mark.slow  # the theme's rendering moves with mkdocs-material's version, not with a pull request
 def test_every_kind_of_page_renders_in_a_real_browser(site: Path, browser: str, tmp_path: Path) -> None:
     """The built site served on loopback, as GitHub Pages serves it, and drawn by headless
     Chromium with no network beyond it: no script error, the page's own heading shown."""
