@@ -180,11 +180,8 @@ $(DASK_STAMP): $(STAMP) requirements-dask.lock
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) --require-hashes -r requirements-dask.lock
 	@touch $@
 
-# No --compile-bytecode here: the dev group's tools (tests, linters, the docs site) run from this
-# writable venv and compile what they import on first use; compiling every file of theirs ahead
-# (~55,000, most never imported) took 8 of a fresh clone's `make test` seconds.
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements-dev.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@$(PY) -m mlpipeline.commands.venvpath
 	@touch $@ $(SERVE_STAMP) $(DASK_STAMP)  # the dev group includes the serve and dask groups
