@@ -119,7 +119,7 @@ def test_the_full_run_on_a_running_scheduler_is_judged_against_a_local_main(
     assert all(r["delta"] == 0 for r in result["rules"] if r["kind"] == "max_regression")
 
 
-@pytest.mark.e2e
+@pytest.mark.slow  # an edge of the Dask engine; make test keeps its train, evaluate and make ci
 def test_a_local_cluster_names_the_corrupt_partition(
     repo: Repo, inside, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -142,7 +142,7 @@ def test_a_local_cluster_names_the_corrupt_partition(
     assert (repo.path / "data/prepared/train.parquet").read_bytes() == before
 
 
-@pytest.mark.e2e
+@pytest.mark.slow  # an edge of the Dask engine; make test keeps its train, evaluate and make ci
 def test_policy_time_on_the_cluster_cuts_where_the_local_engine_does(
     repo: Repo, inside, cluster: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
