@@ -365,3 +365,21 @@ def test_a_full_run_needs_a_maintainers_label_on_this_commit_and_never_runs_a_fo
     assert evaluate(comment, _full_run_event("push")) is False  # comments are for pull requests
     assert evaluate(comment, _full_run_event("pull_request")) is True
     assert evaluate(comment, _full_run_event("pull_request", fork=True)) is False
+
+
+def test_the_site_is_checked_on_every_pull_request_and_published_only_from_main_where_pages_is_on() -> None:
+    from tests.ci.expressions import evaluate
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/docs.yml").read_text())
+    assert {"pull_request", "push"} <= set(workflow[True])
+    assert workflow[True]["push"]["branches"] == ["main"]
+    assert "if" not in workflow["jobs"]["build"]  # the strict build runs on every event
+    deploy = workflow["jobs"]["deploy"]["if"]
+
+    def event(name: str, pages: bool) -> dict:
+        return {"github": {"event_name": name, "event": {"repository": {"has_pages": pages}}}}
+
+    assert evaluate(deploy, event("push", True)) is True
+    assert evaluate(deploy, event("workflow_dispatch", True)) is True
+    assert evaluate(deploy, event("pull_request", True)) is False  # a pull request never publishes
+    assert evaluate(deploy, event("push", False)) is False  # Pages off: the build still checks

@@ -35,12 +35,12 @@ def test_bench_prints_every_figure_with_its_target(repo: Repo, tmp_path: Path) -
 
 def test_gate_bench_catches_every_regression_of_its_catalogue(repo: Repo, tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
-    args = ["--models", "3", "--split-seeds", "3", "--sims", "6", "--resamples", "200", "--reps", "1"]
+    args = ["--models", "2", "--split-seeds", "2", "--sims", "6", "--resamples", "200", "--reps", "1"]
     args += ["--latency-rows", "5", "--pool-rows", "20000"]
     done = repo.python("benchmarks/gate.py", *args, "--out", str(out))  # exits 1 when a regression is missed
     figures = json.loads(out.read_text())
     assert len(figures["detection"]) == 5 and all(d["caught"] and d["broken"] for d in figures["detection"])
-    assert figures["seed_only_models"]["pairs"] == 3 and figures["split_seeds"]["pairs"] == 6
+    assert figures["seed_only_models"]["pairs"] == 2 and figures["split_seeds"]["pairs"] == 2
     # Operating characteristics, every regression rule at 0-3 times its tolerance (seeded: the
     # same figures every run). The report's own claim at 1x is the rule's indifference point.
     operating = figures["operating"]

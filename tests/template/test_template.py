@@ -102,9 +102,10 @@ def test_defaults_give_a_project_whose_pipeline_and_tests_pass_after_it_adopts_o
     # The guides' links to the figures resolve to a page saying where the template's are.
     figures = (dest / "build/site/benchmarks/index.html").read_text()
     assert "metrics/latency.json" in figures and "Measured on" not in figures
-    # The logic tier of the code, CI and contract tests: what reads the project's own files (its
-    # README, params, workflows, Makefile). The whole suite there: TEMPLATE_FULL=1.
-    subset = ["-m", "fast", "tests/code", "tests/ci", "tests/data/test_contract.py"]
+    # The tests that read the project's own files (its README and site, params, workflows,
+    # Makefile, checklist), in their logic tier. The whole suite there: TEMPLATE_FULL=1.
+    subset = ["-m", "fast", "tests/code/test_docs_reference.py", "tests/code/test_team_project.py"]
+    subset += ["tests/code/test_config.py", "tests/ci/test_workflows.py"]
     subset = [] if os.environ.get("TEMPLATE_FULL") == "1" else subset
     tested = repo.run(str(VENV_BIN / "pytest"), "-p", "no:cacheprovider", *subset, check=False, timeout=1800)
     assert tested.returncode == 0, tested.stdout[-4000:] + tested.stderr[-2000:]
