@@ -73,18 +73,21 @@ def tier_of(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the fast tier, and order the tests cheapest tier first.
+    """Mark the fast tier, and order the tests dearest tier first.
 
     `make test` runs pytest-xdist's work-stealing scheduler: each worker starts on a contiguous
-    share of this list, so one starts on logic tests while the other builds the sample project the
-    rest need, and an idle worker takes the dearest tests from the end of the other's share. The
-    sort is stable, so a module's tests stay together and its fixtures are built once.
+    share of this list, so one starts on the dear tests (building the sample project they need)
+    while the other runs the logic tests, and an idle worker steals from the end of the other's
+    share, where the cheap tests are. The long tests start first and the run ends on short ones,
+    so neither worker waits alone on a minute-long test at the end (cheapest first, the slow
+    tier's generated projects started last and `.ci/run` ended on one worker). The sort is
+    stable, so a module's tests stay together and its fixtures are built once.
     """
     tiers = {item.nodeid: tier_of(item) for item in items}
     for item in items:
         if tiers[item.nodeid] == "fast":
             item.add_marker(pytest.mark.fast)
-    items.sort(key=lambda item: TIERS.index(tiers[item.nodeid]))
+    items.sort(key=lambda item: -TIERS.index(tiers[item.nodeid]))
 
 
 @pytest.fixture(autouse=True)
