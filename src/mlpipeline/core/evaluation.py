@@ -28,10 +28,10 @@ def evaluate(
     start = time.perf_counter()
     predictions = predict(model, x, settings.task)
     batch_seconds = time.perf_counter() - start
-    seen = with_derived(model, test)  # slices may name a derived column
+    seen = with_derived(model, test)  # slices and the importance plot may name a derived column
     _check_slices(settings, seen.columns)
     result = figures(settings, card, y, predictions, seen[settings.evaluate.slices], train_summary)
-    result["plots"]["importance"] = importance(settings, card, model, x, y)
+    result["plots"]["importance"] = importance(settings, card, model, seen, y)
     return {**result, "batch_seconds": batch_seconds}  # timing: goes to the latency file only
 
 
@@ -52,16 +52,16 @@ def _check_slices(settings: Settings, columns: Any) -> None:
         raise PipelineError(f"params.yaml: evaluate.slices names unknown column(s): {', '.join(missing)}")
 
 
-def importance(settings: Settings, card: dict[str, Any], model: Any, x: pd.DataFrame, y: pd.Series) -> Any:
-    """Permutation importance of each feature on ``x`` (the test rows, or a sample of them); with
-    derived features, of the model's own features (raw and derived, by name) after the project's
-    step, so the plot shows what the model uses."""
+def importance(settings: Settings, card: dict[str, Any], model: Any, seen: pd.DataFrame, y: pd.Series) -> Any:
+    """Permutation importance of each feature on ``seen`` (the test rows, or a sample of them, as
+    `with_derived` gives them); with derived features, of the model's own features (raw and
+    derived, by name) after the project's step, so the plot shows what the model uses."""
     positive = card.get("positive_class")
     metric = plots.importance_metric(settings.task, positive is not None)
-    derive = derived_step(model)
-    if derive is not None:
-        features = [f["name"] for f in card["features"]]
-        model, x = Pipeline(model.steps[1:]), derive.transform(x)[features]
+    if derived_step(model) is None:
+        x = seen[input_columns(card)]
+    else:  # the derived columns are already in `seen`: the project's step is not run again
+        model, x = Pipeline(model.steps[1:]), seen[[f["name"] for f in card["features"]]]
     return plots.importance(model, x, y, settings.model.seed, metric, positive)
 
 
