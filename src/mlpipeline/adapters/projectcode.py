@@ -50,10 +50,16 @@ def _installed(where: Path) -> bool:
 
 
 def project_hashes(root: Path, paths: list[str]) -> dict[str, str]:
-    """For each package the paths name that lives inside the project at ``root`` (its own code,
-    not an installed library), the hash of its files."""
+    """For each package the import paths name that lives inside the project at ``root``, the hash
+    of its files."""
+    return package_hashes(root, list(dict.fromkeys(p.split(":")[0].split(".")[0] for p in paths)))
+
+
+def package_hashes(root: Path, packages: list[str]) -> dict[str, str]:
+    """For each top-level package that lives inside the project at ``root`` (its own code, not an
+    installed library), the hash of its files."""
     found: dict[str, str] = {}
-    for package in dict.fromkeys(p.split(":")[0].split(".")[0] for p in paths):
+    for package in packages:
         where = _location(root, package)
         if where is None or not where.resolve().is_relative_to(root.resolve()) or _installed(where):
             continue
@@ -74,7 +80,7 @@ def check_code(root: Path, card: dict[str, Any], label: str) -> None:
     recorded = (card.get("code") or {}).get("project") or {}
     if not recorded:
         return
-    now = project_hashes(root, [f"{package}:x" for package in recorded])
+    now = package_hashes(root, list(recorded))
     for package, md5 in recorded.items():
         if now.get(package) == md5:
             continue
