@@ -44,11 +44,10 @@ def _modules(root: Path) -> list[str]:
     return found
 
 
-def _generated(root: Path) -> dict[str, str]:
+def _generated(root: Path, makefile: str) -> dict[str, str]:
     """The generated pages' paths under docs/ and their Markdown."""
     from mlpipeline.config import Settings
 
-    makefile = (root / "Makefile").read_text(encoding="utf-8")
     sections = {
         name: " ".join((field.annotation.__doc__ or "").split())
         for name, field in Settings.model_fields.items()
@@ -114,14 +113,23 @@ def _prune(nav: list[Any], docs: Path, generated: set[str]) -> list[Any]:
     return kept
 
 
+# What one build reads once (on_config runs first in every build, `mkdocs serve`'s rebuilds too):
+# the generated pages (their warnings said once, the release read from git once) and the
+# Makefile's targets, which every page's shell blocks are checked against.
+_build: dict[str, Any] = {}
+
+
 def on_config(config: Any) -> Any:
     root = _root(config)
-    config["nav"] = _prune(config["nav"] or [], Path(config["docs_dir"]), set(_generated(root)))
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    _build["pages"] = _generated(root, makefile)
+    _build["targets"] = set(reference.make_targets(makefile)) | set(reference.phony_targets(makefile))
+    config["nav"] = _prune(config["nav"] or [], Path(config["docs_dir"]), set(_build["pages"]))
     return config
 
 
 def on_files(files: Files, config: Any) -> Files:
-    for path, text in _generated(_root(config)).items():
+    for path, text in _build["pages"].items():
         existing = files.get_file_from_path(path)
         if existing is not None:
             files.remove(existing)
@@ -153,9 +161,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     root = _root(config)
     if BENCH_MARKER in markdown:
         markdown = markdown.replace(BENCH_MARKER, _bench(root))
-    makefile = (root / "Makefile").read_text(encoding="utf-8")
-    known = set(reference.make_targets(makefile)) | set(reference.phony_targets(makefile))
-    for target in reference.unknown_targets(markdown, known):
+    for target in reference.unknown_targets(markdown, _build["targets"]):
         log.warning(
             "%s: a shell block runs `make %s`, which the Makefile does not have", page.file.src_uri, target
         )
