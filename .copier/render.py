@@ -27,6 +27,12 @@ def _sub(path: Path, pattern: str, replacement: str, flags: int = re.MULTILINE) 
     path.write_text(new, encoding="utf-8")
 
 
+def _readme_block(name: str, text: str) -> None:
+    """Replace what the README holds between ``<!-- name -->`` and ``<!-- /name -->``."""
+    marks = f"<!-- {name} -->\n", f"<!-- /{name} -->\n"
+    _sub(Path("README.md"), f"{marks[0]}.*?{marks[1]}", f"{marks[0]}{text}\n{marks[1]}", re.S)
+
+
 def readme(name: str, description: str) -> None:
     """The title and the opening line."""
     _sub(Path("README.md"), r"\A# .*\n", f"# {name}\n\n{description}\n\n{TEMPLATE_NOTE}\n")
@@ -87,8 +93,7 @@ def readme_data(url: str, own_data: bool) -> None:
         )
     else:
         return  # the sample and its bundled remote, as the template describes them
-    block = f"<!-- data -->\n{said}\n<!-- /data -->\n"
-    _sub(Path("README.md"), r"<!-- data -->\n.*?<!-- /data -->\n", block, re.S)
+    _readme_block("data", said)
 
 
 def readme_docs() -> None:
@@ -98,19 +103,8 @@ def readme_docs() -> None:
         "- **This project's page**: the site's home page (`make docs`), generated from the project's"
         " files:\n  its data, target, gate rules, data contract and current release."
     )
-    _sub(
-        Path("README.md"),
-        r"<!-- start -->\n.*?<!-- /start -->\n",
-        f"<!-- start -->\n{start}\n<!-- /start -->\n",
-        re.S,
-    )
-    development = "- **[Development](docs/development.md)**: the test tiers and what CI runs."
-    _sub(
-        Path("README.md"),
-        r"<!-- development -->\n.*?<!-- /development -->\n",
-        f"<!-- development -->\n{development}\n<!-- /development -->\n",
-        re.S,
-    )
+    _readme_block("start", start)
+    _readme_block("development", "- **[Development](docs/development.md)**: the test tiers and what CI runs.")
 
 
 def mkdocs(name: str, description: str) -> None:
